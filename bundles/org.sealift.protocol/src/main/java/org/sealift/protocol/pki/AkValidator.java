@@ -1,0 +1,133 @@
+package org.sealift.protocol.pki;
+
+import java.security.cert.CertificateParsingException;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+
+import org.sealift.protocol.ProtocolException;
+import org.sealift.protocol.ProtocolException.Reason;
+
+/**
+ * Decides whether a presented AK certificate chain identifies a trusted hypervisor: the handshake calls this for the
+ * peer, the log verifier for each record's signers. Checks, in order: a chain is present (UNATTESTED); the leaf is
+ * issued and signed by this cluster's CA, and any further chain element is that CA (CERTIFICATE); leaf and CA are
+ * valid at {@code now} (CERTIFICATE); the leaf's role is attestation-key with the matching EKU, not a CA, Ed25519
+ * (CERTIFICATE); it carries a measurement (UNATTESTED); the policy is valid at {@code now}, the AK is not revoked
+ * and the measurement is allowed (POLICY).
+ */
+public final class AkValidator {
+
+    private final ClusterTrust trust;
+
+    public AkValidator(ClusterTrust trust) {
+        this.trust = Objects.requireNonNull(trust, "trust");
+    }
+
+    /** Validates against the store's current policy (POLICY if none is installed or it has expired). */
+    public AttestedIdentity validate(List<X509Certificate> chain, PolicyStore policies, Instant now)
+            throws ProtocolException {
+        return validate(chain, policies.current(now), now);
+    }
+
+    /** For chains received as DER (the handshake's wire form). */
+    public AttestedIdentity validateEncoded(List<byte[]> derChain, PolicyStore policies, Instant now)
+            throws ProtocolException {
+        return validate(Certificates.parseChain(derChain), policies.current(now), now);
+    }
+
+    public AttestedIdentity validate(List<X509Certificate> chain, Policy policy, Instant now)
+            throws ProtocolException {
+        X509Certificate leaf = validateCertificate(chain, now);
+        String host = Certificates.subjectCn(leaf);
+        byte[] measurement = Certificates.measurement(leaf).orElseThrow();
+        policy.checkValidAt(now);
+        byte[] fp = Certificates.fingerprint(leaf);
+        if (policy.isRevoked(fp)) {
+            throw new ProtocolException(Reason.POLICY, "host " + host + " is not attested: its AK " + Hex.abbrev(fp)
+                    + " is revoked by " + policy.describe() + " (fenced); the host needs a new AK certificate");
+        }
+        if (!policy.allowsMeasurement(measurement)) {
+            throw new ProtocolException(Reason.POLICY, "host " + host + " is not attested: measurement "
+                    + Hex.abbrev(measurement) + " is not in " + policy.describe()
+                    + "; update the hypervisor or add the measurement to a new policy");
+        }
+        return new AttestedIdentity(host, leaf, measurement, policy.measurementName(measurement).orElse(null),
+                policy.serial());
+    }
+
+    /**
+     * Only the certificate checks (no policy): chain to this CA, validity, role, measurement present. Returns the
+     * leaf. Used where the policy is applied separately.
+     */
+    public X509Certificate validateCertificate(List<X509Certificate> chain, Instant now) throws ProtocolException {
+        if (chain == null || chain.isEmpty()) {
+            throw new ProtocolException(Reason.UNATTESTED,
+                    "no attestation-key certificate was presented: the peer is not attested");
+        }
+        if (chain.size() > Certificates.MAX_CHAIN_LENGTH) {
+            throw new ProtocolException(Reason.MALFORMED, "certificate chain has " + chain.size() + " entries, limit "
+                    + Certificates.MAX_CHAIN_LENGTH);
+        }
+        X509Certificate ca = trust.caCertificate();
+        X509Certificate leaf = chain.get(0);
+        String who = "certificate " + Certificates.describe(leaf);
+        for (int i = 1; i < chain.size(); i++) {
+            if (!Chains.sameCertificate(chain.get(i), ca)) {
+                throw new ProtocolException(Reason.CERTIFICATE, "the chain of " + who + " contains "
+                        + Certificates.describe(chain.get(i)) + ", which is not cluster CA " + trust.describe()
+                        + " (foreign CA)");
+            }
+        }
+        if (!leaf.getIssuerX500Principal().equals(ca.getSubjectX500Principal())) {
+            throw new ProtocolException(Reason.CERTIFICATE, who + " is issued by "
+                    + leaf.getIssuerX500Principal().getName() + ", not by cluster CA " + trust.describe()
+                    + " (foreign CA)");
+        }
+        if (!Chains.signedBy(leaf, ca)) {
+            throw new ProtocolException(Reason.CERTIFICATE, "the signature on " + who + " does not verify with cluster CA "
+                    + trust.describe() + " (forged or altered certificate, or a foreign CA with the same name)");
+        }
+        String caValidity = Chains.validityProblem(ca, now);
+        if (caValidity != null) {
+            throw new ProtocolException(Reason.CERTIFICATE, "cluster CA certificate " + trust.describe() + " "
+                    + caValidity + "; renew the CA");
+        }
+        String validity = Chains.validityProblem(leaf, now);
+        if (validity != null) {
+            throw new ProtocolException(Reason.CERTIFICATE, who + " " + validity
+                    + "; the host needs a new AK certificate from the cluster CA");
+        }
+        Role role = Certificates.role(leaf).orElse(null);
+        if (role != Role.ATTESTATION_KEY) {
+            throw new ProtocolException(Reason.CERTIFICATE, who + " is "
+                    + (role == null ? "not a Sealift role certificate" : role.description())
+                    + ", not an attestation-key certificate");
+        }
+        if (!hasAttestationEku(leaf) || Chains.isCa(leaf)) {
+            throw new ProtocolException(Reason.CERTIFICATE, who + " claims the attestation-key role but lacks its"
+                    + " extended key usage or is a CA certificate; it was not issued by Sealift's CA tooling");
+        }
+        if (!Ed25519.isEd25519(leaf.getPublicKey())) {
+            throw new ProtocolException(Reason.CERTIFICATE, who + " does not hold an Ed25519 attestation key");
+        }
+        if (!Certificates.isValidHostId(Certificates.subjectCn(leaf))) {
+            throw new ProtocolException(Reason.CERTIFICATE, who + " does not name a valid host id in its CN");
+        }
+        if (Certificates.measurement(leaf).isEmpty()) {
+            throw new ProtocolException(Reason.UNATTESTED, who
+                    + " carries no hypervisor measurement: it was not issued from an endorsed AK CSR");
+        }
+        return leaf;
+    }
+
+    private static boolean hasAttestationEku(X509Certificate cert) {
+        try {
+            List<String> eku = cert.getExtendedKeyUsage();
+            return eku != null && eku.contains(SealiftOids.KP_ATTESTATION.getId());
+        } catch (CertificateParsingException e) {
+            return false;
+        }
+    }
+}
