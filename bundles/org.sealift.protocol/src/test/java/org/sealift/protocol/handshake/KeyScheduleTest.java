@@ -16,6 +16,7 @@ import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.sealift.protocol.ProtocolException;
 import org.sealift.protocol.ProtocolException.Reason;
+import org.sealift.protocol.wire.StreamHeader;
 
 /**
  * Known-answer tests. Expected values were not produced by this code: the HKDF ones are RFC 5869 Appendix A
@@ -184,16 +185,31 @@ class KeyScheduleTest {
 
     @Test
     void transcriptHashMatchesTheValueComputedWithOpenssl() {
-        // printf 'SMP1/transcript' > t; echo 00000001 00000001 0000000000000007 0000000000000009 00000005 \
-        //   | xxd -r -p >> t; printf hello >> t; echo 00000005 | xxd -r -p >> t; printf reply >> t; openssl dgst -sha256 t
-        assertArrayEquals(hex("8fe2b1ad99e0f2b63e15cd2ac06a5f71ce60f29fffb2e9ffad5026ad15045200"),
-                Transcript.hash(1, 1, 7, 9, "hello".getBytes(), "reply".getBytes()));
+        // H=5345414c494654000001000100000000   (secure v1 stream header, both directions)
+        // printf 'SMP1/transcript' > t; echo $H $H 00000001 0000000000000007 0000000000000009 00000005 \
+        //   | xxd -r -p >> t; printf hello >> t; echo 00000005 | xxd -r -p >> t; printf reply >> t
+        // openssl dgst -sha256 t
+        byte[] header = StreamHeader.secureV1().encode();
+        assertEquals("5345414c494654000001000100000000", HEX.formatHex(header));
+        assertArrayEquals(hex("5b41b5b6fb00955b7a5a2716d93fd673e476b384fc7741a3791b97e2da419eae"),
+                Transcript.hash(header, header, 1, 7, 9, "hello".getBytes(), "reply".getBytes()));
     }
 
     @Test
     void transcriptSeparatesHelloFromReplyByLength() {
         // without the length prefixes "hel"+"loreply" and "hello"+"reply" would hash alike
-        assertFalse(java.util.Arrays.equals(Transcript.hash(1, 1, 7, 9, "hel".getBytes(), "loreply".getBytes()),
-                Transcript.hash(1, 1, 7, 9, "hello".getBytes(), "reply".getBytes())));
+        byte[] h = StreamHeader.secureV1().encode();
+        assertFalse(java.util.Arrays.equals(Transcript.hash(h, h, 1, 7, 9, "hel".getBytes(), "loreply".getBytes()),
+                Transcript.hash(h, h, 1, 7, 9, "hello".getBytes(), "reply".getBytes())));
+    }
+
+    @Test
+    void transcriptCoversBothStreamHeadersSoPlainModeOrAnotherVersionChangesIt() {
+        byte[] secure = StreamHeader.secureV1().encode();
+        byte[] plain = StreamHeader.plainV1().encode();
+        byte[] th = Transcript.hash(secure, secure, 1, 7, 9, new byte[0], new byte[0]);
+        assertFalse(java.util.Arrays.equals(th, Transcript.hash(plain, secure, 1, 7, 9, new byte[0], new byte[0])));
+        assertFalse(java.util.Arrays.equals(th, Transcript.hash(secure, plain, 1, 7, 9, new byte[0], new byte[0])));
+        assertFalse(java.util.Arrays.equals(th, Transcript.hash(secure, secure, 1, 7, 8, new byte[0], new byte[0])));
     }
 }
