@@ -1,0 +1,7 @@
+package org.sealift.agent.spi;
+
+/** Which end of a migration a hypervisor is. */
+public enum MigrationRole {
+    SOURCE,
+    DESTINATION
+}

@@ -1,0 +1,11 @@
+package org.sealift.agent.spi;
+
+/** AK-signed commit tokens a hypervisor can export for recovery by hand (they verify after restarts). */
+public enum TokenKind {
+    /** Source's start token: the destination may resume. */
+    RELEASE,
+    /** This host's abort: from the destination it lets the source resume; from the source it ends the destination's wait. */
+    ABORT,
+    /** Destination's confirmation that it resumed: the source may discard its copy. */
+    DONE
+}
