@@ -668,7 +668,7 @@ FAKEXEN_API int fakexen_guest_write(const char *host, uint32_t domid, uint64_t g
         return rc;
     if (!buf)
         return finish(h, fx_fail(EINVAL, "guest write: buffer is NULL"));
-    if ((rc = guest_range(d, gpa, len)) || (rc = fx_mem(h, d, &m)))
+    if ((rc = fx_mem(h, d, &m)) || (rc = guest_range(d, gpa, len)))
         return finish(h, rc);
     if (d->pause_count)
         return finish(h, fx_fail(EBUSY, "domain %u is paused: a paused guest does not run", domid));
@@ -691,7 +691,7 @@ FAKEXEN_API int fakexen_guest_read(const char *host, uint32_t domid, uint64_t gp
         return rc;
     if (!buf)
         return finish(h, fx_fail(EINVAL, "guest read: buffer is NULL"));
-    if ((rc = guest_range(d, gpa, len)) || (rc = fx_mem(h, d, &m)))
+    if ((rc = fx_mem(h, d, &m)) || (rc = guest_range(d, gpa, len)))
         return finish(h, rc);
     memcpy(buf, m->mem + gpa, len);
     return finish(h, 0);
@@ -706,12 +706,12 @@ FAKEXEN_API int fakexen_guest_touch(const char *host, uint32_t domid, uint64_t f
     int rc = begin(host, domid, &h, &d);
     if (rc)
         return rc;
+    if ((rc = fx_mem(h, d, &m)))
+        return finish(h, rc);
     if (count == 0 || first_pfn >= d->nr_pages || count > d->nr_pages - first_pfn)
         return finish(h, fx_fail(EINVAL, "guest touch: pages %llu+%llu are outside domain %u's %llu pages",
                                  (unsigned long long)first_pfn, (unsigned long long)count, domid,
                                  (unsigned long long)d->nr_pages));
-    if ((rc = fx_mem(h, d, &m)))
-        return finish(h, rc);
     if (d->pause_count)
         return finish(h, fx_fail(EBUSY, "domain %u is paused: a paused guest does not run", domid));
     uint64_t second = 8 * (1 + stamp % 511);
