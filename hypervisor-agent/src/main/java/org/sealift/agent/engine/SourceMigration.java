@@ -1,0 +1,676 @@
+package org.sealift.agent.engine;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.sealift.agent.spi.GuestMemory;
+import org.sealift.agent.spi.HypervisorBackend;
+import org.sealift.agent.spi.HypervisorException;
+import org.sealift.agent.spi.MigrationDecision;
+import org.sealift.agent.spi.MigrationId;
+import org.sealift.agent.spi.MigrationState;
+import org.sealift.agent.spi.PageBitmap;
+import org.sealift.agent.spi.PlainMigration;
+import org.sealift.agent.spi.ProtocolMessage;
+import org.sealift.agent.spi.SealedBatch;
+import org.sealift.agent.spi.SignedAttestation;
+import org.sealift.agent.spi.SourceRequest;
+import org.sealift.agent.spi.SourceSession;
+import org.sealift.model.MigrationEvent;
+import org.sealift.model.MigrationMode;
+import org.sealift.model.MigrationOptions;
+import org.sealift.model.MigrationOutcome;
+import org.sealift.model.MigrationPhase;
+import org.sealift.model.MigrationSummary;
+import org.sealift.model.RoundStats;
+import org.sealift.protocol.ProtocolException;
+import org.sealift.protocol.ProtocolException.Reason;
+import org.sealift.protocol.wire.RecordType;
+import org.sealift.protocol.wire.RoundStatsRecord;
+import org.sealift.protocol.wire.StreamHeader;
+import org.sealift.protocol.wire.VcpuContextRecord;
+
+/**
+ * The source side of one migration: the pre-copy round loop and, in secure mode, the forwarding of the hypervisor's
+ * handshake, sealed pages and control records. The agent never holds a key or a protected page in plaintext: it
+ * copies normal pages from its dom0 mapping and protected ones as the sealed records its hypervisor hands out.
+ *
+ * <p>Lifecycle (QEMU's SaveVMHandlers shape): {@link #setup()} once, {@link #iterate()} per live round,
+ * {@link #complete()} once for stop-and-copy and commit, {@link #cleanup()} exactly once whatever happened.
+ * {@link #run()} drives them. Not reusable: one instance per migration.
+ */
+public final class SourceMigration {
+
+    private static final long MS = 1_000_000L;
+    private static final long PROTECTED_BIT_NONE = 0;
+
+    private final HypervisorBackend backend;
+    private final int domId;
+    private final Optional<String> destinationHostId;
+    private final Transport transport;
+    private final MigrationOptions options;
+    private final EngineConfig config;
+    private final List<MigrationListener> listeners;
+    private final Ticker ticker;
+
+    private final List<RoundStats> rounds = new ArrayList<>();
+    private final List<String> anomalies = new ArrayList<>();
+    private final AtomicBoolean cleanedUp = new AtomicBoolean();
+    private final AtomicBoolean started = new AtomicBoolean();
+    private volatile boolean cancelRequested;
+
+    private OutboundStream out;
+    private InboundStream in;
+    private Watchdog watchdog;
+    private GuestMemory memory;
+    private ByteBuffer[] chunks;
+    private int chunkPages;
+    private SourceSession session;
+    private PlainMigration plain;
+    private String migrationId = "";
+    private String vmName = "";
+    private long pageCount;
+    private int vcpus;
+    private long[] protectedWords = new long[0];
+    private StopPolicy stopPolicy;
+    private long fixedCostNanos;
+    private DirtyBitmap pending;
+    private boolean dirtyLogging;
+
+    private MigrationPhase phase;
+    private boolean paused;
+    private boolean released;
+    private boolean finished;
+    private long startNanos;
+    private long pauseNanos;
+    private long resumeSeenNanos;
+    private MigrationOutcome outcome;
+    private String reason = "";
+    private Reason failure;
+    private boolean inDoubt;
+
+    // reused per batch: no allocation per page
+    private long[] scan;
+    private long[] normalPfns;
+    private boolean[] zero;
+    private long[] protectedPfns;
+    private int normalCount;
+    private int protectedCount;
+    private long roundNormal;
+    private long roundProtected;
+    private long roundZero;
+
+    public SourceMigration(HypervisorBackend backend, int domId, Optional<String> destinationHostId,
+            Transport transport, MigrationOptions options, EngineConfig config, List<MigrationListener> listeners) {
+        this.backend = Objects.requireNonNull(backend, "backend");
+        this.domId = domId;
+        this.destinationHostId = Objects.requireNonNull(destinationHostId, "destinationHostId");
+        this.transport = Objects.requireNonNull(transport, "transport");
+        this.options = Objects.requireNonNull(options, "options");
+        this.config = Objects.requireNonNull(config, "config");
+        this.listeners = List.copyOf(listeners);
+        this.ticker = config.ticker();
+    }
+
+    /** Runs the whole migration and returns how it ended; never throws for protocol or transport failures. */
+    public MigrationResult run() {
+        if (!started.compareAndSet(false, true)) {
+            throw new IllegalStateException("a SourceMigration runs once; create a new one for a retry");
+        }
+        startNanos = ticker.nanoTime();
+        try {
+            setup();
+            while (iterate()) {
+                checkCancel();
+            }
+            complete();
+        } catch (Exception e) {
+            fail(e);
+        } finally {
+            cleanup();
+        }
+        return result();
+    }
+
+    /**
+     * Asks the run to stop. Honoured before RELEASE (the source aborts and resumes the VM); after RELEASE it is
+     * refused with that reason, because the destination may already run the VM.
+     */
+    public boolean cancel() {
+        if (released) {
+            return false;
+        }
+        cancelRequested = true;
+        return true;
+    }
+
+    private void checkCancel() throws Cancelled {
+        if (cancelRequested && !released) {
+            throw new Cancelled();
+        }
+    }
+
+    /** The operator cancelled before RELEASE. */
+    static final class Cancelled extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        Cancelled() {
+            super("cancelled by the operator before RELEASE");
+        }
+    }
+
+    // ---- setup ------------------------------------------------------------------------------------------------
+
+    void setup() throws IOException, ProtocolException, HypervisorException {
+        phase(MigrationPhase.HANDSHAKE);
+        var info = backend.domainInfo(domId);
+        vmName = info.name();
+        pageCount = info.pageCount();
+        vcpus = info.config().vcpus();
+        watchdog = new Watchdog(ticker, "sealift-src-watchdog", transport::close);
+        watchdog.deadline("handshake deadline (" + config.deadlines().handshake().toMillis() + " ms)",
+                config.deadlines().handshake().toNanos());
+        boolean secure = options.mode() == MigrationMode.SECURE;
+        if (secure) {
+            session = backend.beginSecureSource(new SourceRequest(domId, destinationHostId));
+            migrationId = session.id().toString();
+        } else {
+            plain = backend.beginPlainMigration(domId);
+            migrationId = plain.id().toString();
+        }
+        out = new OutboundStream(transport, secure ? StreamHeader.secureV1() : StreamHeader.plainV1(),
+                BandwidthLimiter.ofMiBps(options.bandwidthMiBps(), ticker), config.streamBuffers(),
+                "sealift-src-writer");
+        in = new InboundStream(transport, 1, "sealift-src-reader");
+        if (secure) {
+            long t0 = ticker.nanoTime();
+            writeMessage(session.hello());
+            out.push();
+            InboundStream.Frame reply = expect(RecordType.HELLO_REPLY, "the destination's HELLO_REPLY");
+            checkPeerHeader(true);
+            writeMessage(session.onHelloReply(reply.recordBytes()));
+            out.push();
+            // the commit costs about as much as the handshake: signatures and a round trip each way
+            fixedCostNanos = ticker.nanoTime() - t0;
+            protectedWords = backend.protectedPages(domId).words();
+        } else {
+            if (backend.protectedPages(domId).cardinality() > 0) {
+                // the hypervisor refused already in beginPlainMigration; this is only a clearer message
+                throw new HypervisorException(HypervisorException.Reason.PROTECTED_VM, "VM " + vmName
+                        + " has protected processes: migrate it in secure mode");
+            }
+        }
+        watchdog.clearDeadline();
+        memory = backend.mapGuestMemory(domId, false);
+        chunkPages = memory.maxSlicePages();
+        chunks = new ByteBuffer[(int) ((pageCount + chunkPages - 1) / chunkPages)];
+        int batch = config.batchPages();
+        scan = new long[batch];
+        normalPfns = new long[batch];
+        zero = new boolean[batch];
+        protectedPfns = new long[config.sealPages()];
+        stopPolicy = new StopPolicy(options, pageCount * 4096L, 4096 + 8 + (16 + 8 + 8L * batch) / batch);
+        backend.enableDirtyLogging(domId);
+        dirtyLogging = true;
+        backend.readDirtyLog(domId, true); // start clean: round 0 sends everything anyway
+        pending = DirtyBitmap.all(pageCount);
+        phase(MigrationPhase.PRECOPY);
+        // during pre-copy the destination is silent; a stalled peer shows as a writer that makes no progress
+        watchdog.silence("pre-copy silence deadline (" + config.deadlines().precopySilence().toMillis() + " ms)",
+                this::writerProgress, config.deadlines().precopySilence().toNanos());
+    }
+
+    private long writerProgress() {
+        OutboundStream o = out;
+        // progress is bytes written, or the producer having nothing queued (then nobody waits on the peer)
+        return o == null ? 0 : o.bytesWritten() == o.bytesProduced() ? -ticker.nanoTime() : o.bytesWritten();
+    }
+
+    private void checkPeerHeader(boolean secure) throws ProtocolException {
+        StreamHeader h = in.streamHeader();
+        if (h != null && h.secure() != secure) {
+            throw new ProtocolException(Reason.DOWNGRADE, "the destination answered with a "
+                    + (h.secure() ? "secure" : "plain") + " stream to a " + (secure ? "secure" : "plain")
+                    + " migration; both ends must use the same mode");
+        }
+    }
+
+    // ---- iterate ----------------------------------------------------------------------------------------------
+
+    /** One live round; true if another should follow. */
+    boolean iterate() throws IOException, HypervisorException, ProtocolException, Cancelled {
+        RoundStats stats = sendRound(pending, false);
+        Optional<StopPolicy.Reason> stop = stopPolicy.afterRound(stats, fixedCostNanos);
+        return stop.isEmpty();
+    }
+
+    private RoundStats sendRound(DirtyBitmap set, boolean stopAndCopy)
+            throws IOException, HypervisorException, ProtocolException, Cancelled {
+        long t0 = ticker.nanoTime();
+        long bytes0 = out.bytesProduced();
+        roundNormal = 0;
+        roundProtected = 0;
+        roundZero = 0;
+        normalCount = 0;
+        protectedCount = 0;
+        long from = 0;
+        int n;
+        while ((n = set.next(from, scan)) > 0) {
+            for (int i = 0; i < n; i++) {
+                long pfn = scan[i];
+                if (isProtected(pfn)) {
+                    protectedPfns[protectedCount++] = pfn;
+                    if (protectedCount == protectedPfns.length) {
+                        sealAndSend();
+                    }
+                } else {
+                    normalPfns[normalCount++] = pfn;
+                    if (normalCount == normalPfns.length) {
+                        sendNormal();
+                    }
+                }
+            }
+            from = scan[n - 1] + 1;
+            if (!stopAndCopy) {
+                checkCancel();
+            }
+        }
+        if (normalCount > 0) {
+            sendNormal();
+        }
+        if (protectedCount > 0) {
+            sealAndSend();
+        }
+        long dirtyLeft;
+        if (stopAndCopy) {
+            dirtyLeft = 0;
+        } else {
+            PageBitmap dirty = backend.readDirtyLog(domId, true);
+            pending = new DirtyBitmap(dirty.words(), pageCount);
+            dirtyLeft = pending.cardinality();
+        }
+        long duration = Math.max(1, ticker.nanoTime() - t0);
+        long bytes = out.bytesProduced() - bytes0;
+        RoundStats stats = new RoundStats(rounds.size(), roundNormal, roundProtected, roundZero, bytes, dirtyLeft,
+                duration, stopAndCopy);
+        rounds.add(stats);
+        out.writeData(RecordType.ROUND_STATS, new RoundStatsRecord(stats.round() + 1, roundNormal, roundProtected,
+                roundZero, bytes, dirtyLeft, duration, (long) stats.dirtyRatePagesPerSecond()).encode());
+        emit(new MigrationEvent.RoundCompleted(migrationId, stats));
+        return stats;
+    }
+
+    private boolean isProtected(long pfn) {
+        int w = (int) (pfn >>> 6);
+        return w < protectedWords.length && (protectedWords[w] & (1L << pfn)) != PROTECTED_BIT_NONE;
+    }
+
+    private ByteBuffer chunk(int index) throws HypervisorException {
+        ByteBuffer c = chunks[index];
+        if (c == null) {
+            long first = (long) index * chunkPages;
+            int count = (int) Math.min(chunkPages, pageCount - first);
+            c = memory.slice(first, count).order(ByteOrder.nativeOrder());
+            chunks[index] = c;
+        }
+        return c;
+    }
+
+    /** One PAGE_BATCH of the collected normal pages: zero markers for zero pages, data copied from the map. */
+    private void sendNormal() throws IOException, HypervisorException {
+        int n = normalCount;
+        int dataPages = 0;
+        for (int i = 0; i < n; i++) {
+            long pfn = normalPfns[i];
+            ByteBuffer c = chunk((int) (pfn / chunkPages));
+            zero[i] = Pages.isZero(c, (pfn % chunkPages) * Pages.SIZE);
+            if (!zero[i]) {
+                dataPages++;
+            }
+        }
+        int body = 8 + 8 * n + Pages.SIZE * dataPages;
+        ByteBuffer b = out.beginRecord(RecordType.PAGE_BATCH, out.nextRecordIndex(), body);
+        b.putInt(n).putInt(0);
+        for (int i = 0; i < n; i++) {
+            b.putLong(zero[i] ? normalPfns[i] | Long.MIN_VALUE : normalPfns[i]);
+        }
+        int pos = b.position();
+        for (int i = 0; i < n; i++) {
+            if (!zero[i]) {
+                long pfn = normalPfns[i];
+                ByteBuffer c = chunk((int) (pfn / chunkPages));
+                b.put(pos, c, (int) (pfn % chunkPages) * Pages.SIZE, Pages.SIZE);
+                pos += Pages.SIZE;
+            }
+        }
+        b.position(pos);
+        roundNormal += dataPages;
+        roundZero += n - dataPages;
+        normalCount = 0;
+    }
+
+    /** Protected pages go only as the hypervisor's SEALED records, never as plain pages or zero markers. */
+    private void sealAndSend() throws IOException, HypervisorException {
+        SealedBatch sealed = session.sealPages(protectedPfns, 0, protectedCount);
+        out.writeFramed(sealed.records(), sealed.count());
+        roundProtected += sealed.count();
+        protectedCount = 0;
+    }
+
+    // ---- complete ---------------------------------------------------------------------------------------------
+
+    /** Stop-and-copy and commit. */
+    void complete() throws IOException, HypervisorException, ProtocolException, Cancelled, DestinationAborted {
+        checkCancel();
+        backend.pause(domId);
+        paused = true;
+        pauseNanos = ticker.nanoTime();
+        phase(MigrationPhase.STOP_AND_COPY);
+        watchdog.silence(null, null, 0);
+        if (options.mode() == MigrationMode.SECURE) {
+            watchdog.deadline("paused-without-RELEASE deadline ("
+                    + config.deadlines().pausedWithoutRelease().toMillis() + " ms)",
+                    config.deadlines().pausedWithoutRelease().toNanos());
+        } else {
+            watchdog.silence("silence deadline (" + config.deadlines().precopySilence().toMillis() + " ms)",
+                    this::writerProgress, config.deadlines().precopySilence().toNanos());
+        }
+        PageBitmap last = backend.readDirtyLog(domId, true);
+        sendRound(new DirtyBitmap(last.words(), pageCount), true);
+        if (options.mode() == MigrationMode.SECURE) {
+            SealedBatch vcpuRecords = session.sealVcpus();
+            out.writeFramed(vcpuRecords.records(), vcpuRecords.count());
+            writeMessage(session.manifest());
+            out.push();
+            phase(MigrationPhase.AWAITING_READY);
+            InboundStream.Frame answer = expectControl("READY");
+            if (answer.type() == RecordType.ABORT) {
+                throw new DestinationAborted(answer.recordBytes());
+            }
+            checkCancel();
+            ProtocolMessage release = session.release(answer.recordBytes());
+            released = true;
+            watchdog.clearDeadline();
+            phase(MigrationPhase.RELEASED);
+            writeMessage(release);
+            out.push();
+            // after RELEASE there is no way back for this host: wait for DONE, however long dom0 stalls it
+            watchdog.deadline("DONE not received within the destination's READY deadline ("
+                    + config.deadlines().destinationAfterReady().toMillis() + " ms)",
+                    config.deadlines().destinationAfterReady().toNanos());
+            InboundStream.Frame done = expectControl("DONE");
+            if (done.type() == RecordType.ABORT) {
+                // the destination aborted after READY (its deadline passed before RELEASE reached it)
+                throw new DestinationAborted(done.recordBytes());
+            }
+            resumeSeenNanos = ticker.nanoTime();
+            session.onDone(done.recordBytes());
+            out.end();
+        } else {
+            for (int v = 0; v < vcpus; v++) {
+                byte[] ctx = backend.vcpuContext(domId, v);
+                out.writeData(RecordType.VCPU_CONTEXT, new VcpuContextRecord(v, ctx).encode());
+            }
+            out.end();
+            phase(MigrationPhase.RELEASED);
+            // the destination ends its stream once it has resumed the VM
+            expect(RecordType.END, "the destination's END after it resumed the VM");
+            resumeSeenNanos = ticker.nanoTime();
+            released = true;
+            plain.finish(true);
+        }
+        watchdog.clearDeadline();
+        outcome = MigrationOutcome.COMMITTED;
+        reason = "completed";
+        finished = true;
+        try {
+            backend.destroyDomain(domId);
+        } catch (HypervisorException e) {
+            anomalies.add("source domain " + domId + " not destroyed after the commit: " + e.getMessage());
+        }
+    }
+
+    /** The destination refused or gave up; carries its ABORT record for the hypervisor to verify. */
+    private static final class DestinationAborted extends Exception {
+        private static final long serialVersionUID = 1L;
+        final byte[] record;
+
+        DestinationAborted(byte[] record) {
+            super("the destination sent ABORT");
+            this.record = record;
+        }
+    }
+
+    private void writeMessage(ProtocolMessage m) throws IOException {
+        out.writeFramed(ByteBuffer.wrap(m.bytes()), 1);
+    }
+
+    private InboundStream.Frame expect(RecordType type, String what) throws IOException, ProtocolException {
+        InboundStream.Frame f = in.next(Long.MAX_VALUE);
+        if (f == null || f.type() != type) {
+            throw new ProtocolException(Reason.UNEXPECTED_RECORD, "expected " + what + ", got "
+                    + (f == null ? "nothing" : f.toString()));
+        }
+        return f;
+    }
+
+    /** The next control record from the destination: {@code what}, or ABORT. */
+    private InboundStream.Frame expectControl(String what) throws IOException, ProtocolException {
+        while (true) {
+            InboundStream.Frame f = in.next(Long.MAX_VALUE);
+            if (f == null) {
+                continue;
+            }
+            if (f.type() == RecordType.END) {
+                throw new ProtocolException(Reason.TRUNCATED, "the destination ended its stream before " + what);
+            }
+            if (f.type().isControl()) {
+                return f;
+            }
+            throw new ProtocolException(Reason.UNEXPECTED_RECORD, "expected " + what + " from the destination, got "
+                    + f);
+        }
+    }
+
+    // ---- failure and cleanup ----------------------------------------------------------------------------------
+
+    private void fail(Exception e) {
+        String fired = watchdog == null ? null : watchdog.fired();
+        Reason r = fired != null ? Reason.DEADLINE : reasonOf(e);
+        String detail = fired != null ? fired + " passed" : messageOf(e);
+        failure = r;
+        boolean handshake = phase == MigrationPhase.HANDSHAKE;
+        if (e instanceof DestinationAborted da) {
+            destinationAborted(da);
+            return;
+        }
+        if (released) {
+            // no way back: the destination may run the VM. Keep it paused here; DONE, ABORT token or fence decide.
+            inDoubt = options.mode() == MigrationMode.SECURE;
+            outcome = MigrationOutcome.COMMITTED;
+            reason = "released, then " + r + ": " + detail
+                    + (inDoubt ? "; the VM stays paused here until DONE arrives (or the destination's ABORT"
+                            + " token or a fence is imported)" : "");
+            anomalies.add(r + ": " + detail);
+            return;
+        }
+        outcome = handshake ? MigrationOutcome.REJECTED : MigrationOutcome.ABORTED_BY_SOURCE;
+        reason = r + ": " + detail;
+        if (session != null) {
+            try {
+                ProtocolMessage abort = session.abort(r, detail);
+                tryToSend(abort);
+            } catch (HypervisorException he) {
+                anomalies.add("the hypervisor did not record ABORT: " + he.getMessage());
+            }
+        } else if (plain != null) {
+            try {
+                plain.finish(false);
+            } catch (HypervisorException he) {
+                anomalies.add("the hypervisor did not end the plain migration: " + he.getMessage());
+            }
+        }
+        resumeLocally();
+    }
+
+    private void destinationAborted(DestinationAborted da) {
+        outcome = MigrationOutcome.ABORTED_BY_DESTINATION;
+        failure = null;
+        try {
+            session.acceptAbort(da.record);
+            reason = "the destination aborted";
+            try {
+                MigrationDecision d = session.decision();
+                reason = "the destination aborted: " + d.detail();
+            } catch (HypervisorException ignored) {
+                // the reason above stands
+            }
+        } catch (HypervisorException he) {
+            // a forged or tampered ABORT: treat it as our own abort if we have not released
+            failure = he.protocolReason().orElse(Reason.TAMPERED);
+            reason = failure + ": the destination's ABORT did not verify: " + he.getMessage();
+            if (!released) {
+                outcome = MigrationOutcome.ABORTED_BY_SOURCE;
+                try {
+                    tryToSend(session.abort(failure, he.getMessage()));
+                } catch (HypervisorException again) {
+                    anomalies.add("the hypervisor did not record ABORT: " + again.getMessage());
+                }
+            } else {
+                inDoubt = true;
+                outcome = MigrationOutcome.COMMITTED;
+                return;
+            }
+        }
+        resumeLocally();
+    }
+
+    private void tryToSend(ProtocolMessage abort) {
+        try {
+            if (out != null) {
+                writeMessage(abort);
+                out.end();
+            }
+        } catch (IOException | RuntimeException ioe) {
+            // the stream is gone; the destination's own deadline ends its side
+        }
+    }
+
+    private void resumeLocally() {
+        if (!paused) {
+            return;
+        }
+        try {
+            backend.resume(domId);
+            paused = false;
+            resumeSeenNanos = ticker.nanoTime();
+        } catch (HypervisorException he) {
+            anomalies.add("the VM could not resume here: " + he.getMessage());
+        }
+    }
+
+    /** Releases everything exactly once: streams, transport, mapping, dirty logging, watchdog. */
+    void cleanup() {
+        if (!cleanedUp.compareAndSet(false, true)) {
+            return;
+        }
+        if (watchdog != null) {
+            watchdog.close();
+        }
+        if (out != null) {
+            out.close();
+        }
+        if (in != null) {
+            in.close();
+        }
+        transport.close();
+        if (memory != null) {
+            memory.close();
+        }
+        if (dirtyLogging && !finished) {
+            try {
+                backend.disableDirtyLogging(domId);
+            } catch (HypervisorException e) {
+                // the domain may be gone (destroyed after the commit); nothing to undo then
+            }
+        }
+        phase(MigrationPhase.FINISHED);
+    }
+
+    private MigrationResult result() {
+        long end = ticker.nanoTime();
+        long downtime = resumeSeenNanos == 0 || pauseNanos == 0 ? 0 : Math.max(0, resumeSeenNanos - pauseNanos);
+        if (outcome == null) {
+            outcome = MigrationOutcome.ABORTED_BY_SOURCE;
+        }
+        MigrationSummary summary = new MigrationSummary(migrationId, vmName, options.mode(), outcome, reason, rounds,
+                end - startNanos, downtime, anomalies);
+        Optional<MigrationDecision> decision = Optional.empty();
+        Optional<SignedAttestation> attestation = Optional.empty();
+        if (session != null) {
+            try {
+                decision = Optional.of(session.decision());
+                attestation = Optional.of(backend.signAttestation(session.id(), AgentStatistics.encode(summary)));
+            } catch (HypervisorException e) {
+                anomalies.add("no attestation from the hypervisor: " + e.getMessage());
+            }
+        }
+        if (decision.isPresent() && decision.get().state() == MigrationState.RELEASED) {
+            inDoubt = true;
+        }
+        emit(new MigrationEvent.Finished(migrationId, summary));
+        return new MigrationResult(summary, Optional.ofNullable(failure), decision, attestation, inDoubt);
+    }
+
+    static Reason reasonOf(Throwable e) {
+        if (e instanceof Cancelled) {
+            // no protocol reason fits an operator's decision; DEADLINE is the closest "gave up" reason, and the
+            // detail text says it was a cancel
+            return Reason.DEADLINE;
+        }
+        if (e instanceof ProtocolException p) {
+            return p.reason();
+        }
+        if (e instanceof HypervisorException h) {
+            return h.protocolReason().orElse(Reason.UNEXPECTED_RECORD);
+        }
+        if (e instanceof IOException) {
+            return Reason.TRUNCATED;
+        }
+        return Reason.MALFORMED;
+    }
+
+    static String messageOf(Throwable e) {
+        String m = e.getMessage();
+        return m == null ? e.toString() : m;
+    }
+
+    private void phase(MigrationPhase p) {
+        phase = p;
+        emit(new MigrationEvent.PhaseChanged(migrationId, p));
+    }
+
+    private void emit(MigrationEvent e) {
+        for (MigrationListener l : listeners) {
+            try {
+                l.onEvent(e);
+            } catch (RuntimeException ignored) {
+                // a display never stops a migration
+            }
+        }
+    }
+
+    /** The migration id once the hypervisor chose it. */
+    public Optional<MigrationId> migrationId() {
+        return session == null ? Optional.empty() : Optional.of(session.id());
+    }
+
+    int domId() {
+        return domId;
+    }
+}
