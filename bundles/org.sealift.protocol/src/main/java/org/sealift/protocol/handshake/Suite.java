@@ -16,7 +16,7 @@ public record Suite(int id, String name) {
      * AES-256-GCM for control records and sealing. The only suite of SMP version 1.
      */
     public static final Suite SMP1_X25519_ED25519_AES256GCM_SHA256 =
-            new Suite(0x0000_0001, "SMP1-X25519-Ed25519-AES256GCM-SHA256");
+            new Suite(0x0000_0001, "SMP1-X25519-ED25519-AES256GCM-SHA256");
 
     public Suite {
         Objects.requireNonNull(name, "name");
