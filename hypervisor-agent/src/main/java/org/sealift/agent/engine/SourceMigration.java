@@ -380,8 +380,10 @@ public final class SourceMigration {
             watchdog.silence("silence deadline (" + config.deadlines().precopySilence().toMillis() + " ms)",
                     this::writerProgress, config.deadlines().precopySilence().toNanos());
         }
-        PageBitmap last = backend.readDirtyLog(domId, true);
-        sendRound(new DirtyBitmap(last.words(), pageCount), true);
+        // what the last live round left dirty (already taken from the log) plus what was written since
+        DirtyBitmap last = new DirtyBitmap(backend.readDirtyLog(domId, true).words(), pageCount);
+        last.or(pending);
+        sendRound(last, true);
         if (options.mode() == MigrationMode.SECURE) {
             SealedBatch vcpuRecords = session.sealVcpus();
             out.writeFramed(vcpuRecords.records(), vcpuRecords.count());

@@ -1,0 +1,108 @@
+package org.sealift.agent.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+import org.sealift.agent.spi.DomainConfig;
+import org.sealift.agent.spi.DomainState;
+import org.sealift.agent.spi.HypervisorException;
+import org.sealift.agent.spi.WorkloadSpec;
+import org.sealift.model.MigrationEvent;
+import org.sealift.model.MigrationMode;
+import org.sealift.model.MigrationOptions;
+import org.sealift.model.MigrationOutcome;
+import org.sealift.model.MigrationPhase;
+import org.sealift.model.RoundStats;
+
+/** The round loop in plain mode, between two in-process test hosts over loopback. */
+class PlainEngineTest {
+
+    private static MigrationResult[] migrate(InProcessPlainHost src, int domId, InProcessPlainHost dst,
+            DomainConfig config, MigrationOptions options, List<MigrationEvent> events) throws Exception {
+        Transport[] pair = ChannelTransport.loopbackPair();
+        DestinationMigration d = new DestinationMigration(dst, config, Optional.empty(), pair[1], MigrationMode.PLAIN,
+                EngineConfig.DEFAULTS, List.of());
+        CompletableFuture<MigrationResult> dr = CompletableFuture.supplyAsync(d::run);
+        SourceMigration s = new SourceMigration(src, domId, Optional.empty(), pair[0], options, EngineConfig.DEFAULTS,
+                List.of(events::add));
+        MigrationResult sr = s.run();
+        return new MigrationResult[] {sr, dr.get()};
+    }
+
+    @Test
+    void idleVmMovesInOneRoundWithZeroMarkersAndIdenticalMemory() throws Exception {
+        InProcessPlainHost src = new InProcessPlainHost();
+        InProcessPlainHost dst = new InProcessPlainHost();
+        DomainConfig cfg = new DomainConfig("idle", 16, 2, List.of(), WorkloadSpec.idle(30));
+        int dom = src.createDomain(cfg).domId();
+        src.resume(dom);
+        InProcessPlainHost.Dom source = src.dom(dom);
+        List<MigrationEvent> events = new ArrayList<>();
+        MigrationResult[] r = migrate(src, dom, dst, cfg, MigrationOptions.defaults(MigrationMode.PLAIN), events);
+
+        assertEquals(MigrationOutcome.COMMITTED, r[0].summary().outcome(), r[0].summary().reason());
+        assertEquals(MigrationOutcome.COMMITTED, r[1].summary().outcome(), r[1].summary().reason());
+        List<RoundStats> rounds = r[0].summary().rounds();
+        assertEquals(2, rounds.size(), "round 0 and stop-and-copy: " + rounds);
+        assertTrue(rounds.get(1).stopAndCopy());
+        assertEquals(cfg.pageCount(), rounds.get(0).pagesSent(), "round 0 sends every page");
+        assertTrue(rounds.get(0).pagesZero() > cfg.pageCount() / 2, "about 70% of the pages are zero markers");
+        assertEquals(0, rounds.get(1).pagesSent(), "nothing was written while the idle VM ran");
+
+        InProcessPlainHost.Dom dest = dst.dom(dst.domainByName("idle").domId());
+        assertEquals(DomainState.RUNNING, dest.state);
+        assertEquals(source.memory.rewind(), dest.imageAtResume, "guest memory arrived bit for bit");
+        for (int v = 0; v < 2; v++) {
+            assertEquals(java.util.Arrays.toString(source.vcpus.get(v)), java.util.Arrays.toString(dest.vcpus.get(v)));
+        }
+        assertThrows(HypervisorException.class, () -> src.dom(dom), "the source copy is destroyed after the commit");
+        assertTrue(events.stream().anyMatch(e -> e instanceof MigrationEvent.PhaseChanged p
+                && p.phase() == MigrationPhase.STOP_AND_COPY));
+        assertTrue(events.get(events.size() - 1) instanceof MigrationEvent.Finished);
+        assertTrue(r[0].summary().downtimeNanos() > 0);
+    }
+
+    @Test
+    void busyVmResendsDirtiedPagesUntilAStopConditionAndStillArrivesIdentical() throws Exception {
+        InProcessPlainHost src = new InProcessPlainHost();
+        InProcessPlainHost dst = new InProcessPlainHost();
+        DomainConfig cfg = new DomainConfig("busy", 32, 1, List.of(), WorkloadSpec.idle(100).withNormal(4, 50_000));
+        int dom = src.createDomain(cfg).domId();
+        src.resume(dom);
+        InProcessPlainHost.Dom source = src.dom(dom);
+        // a downtime target of 1 ms is hard to meet while the guest writes; max rounds bounds the loop
+        MigrationOptions o = MigrationOptions.defaults(MigrationMode.PLAIN).withDowntimeTargetMs(1).withMaxRounds(4);
+        MigrationResult[] r = migrate(src, dom, dst, cfg, o, new ArrayList<>());
+
+        assertEquals(MigrationOutcome.COMMITTED, r[0].summary().outcome(), r[0].summary().reason());
+        List<RoundStats> rounds = r[0].summary().rounds();
+        assertTrue(rounds.size() >= 2 && rounds.size() <= 5, "at most 4 live rounds and stop-and-copy: " + rounds);
+        for (int i = 1; i < rounds.size(); i++) {
+            assertTrue(rounds.get(i).pagesSent() <= 4 * 256, "later rounds send only the working set: " + rounds);
+        }
+        InProcessPlainHost.Dom dest = dst.dom(dst.domainByName("busy").domId());
+        assertEquals(source.memory.rewind(), dest.imageAtResume, "the last writes before the pause arrived");
+        assertFalse(r[1].summary().rounds().isEmpty(), "the destination saw the round statistics");
+    }
+
+    @Test
+    void secondMigrationOfTheSameVmIsRefusedWhileTheFirstHoldsTheLock() throws Exception {
+        InProcessPlainHost src = new InProcessPlainHost();
+        DomainConfig cfg = new DomainConfig("locked", 16, 1, List.of(), WorkloadSpec.idle(0));
+        int dom = src.createDomain(cfg).domId();
+        src.beginPlainMigration(dom);
+        Transport[] pair = ChannelTransport.pipePair();
+        MigrationResult r = new SourceMigration(src, dom, Optional.empty(), pair[0],
+                MigrationOptions.defaults(MigrationMode.PLAIN), EngineConfig.DEFAULTS, List.of()).run();
+        assertEquals(MigrationOutcome.REJECTED, r.summary().outcome());
+        assertTrue(r.summary().reason().contains("already migrating"), r.summary().reason());
+        pair[1].close();
+    }
+}
