@@ -40,9 +40,23 @@ public final class AkValidator {
     public AttestedIdentity validate(List<X509Certificate> chain, Policy policy, Instant now)
             throws ProtocolException {
         X509Certificate leaf = validateCertificate(chain, now);
+        policy.checkValidAt(now);
+        return applyPolicy(leaf, policy);
+    }
+
+    /**
+     * For offline verification of a signature made in the past (attestation records): the certificate checks at
+     * {@code signedAt}, then the policy's revocations and measurements as they are now, without the policy's own
+     * validity period (a policy issued later still judges older records; a fence revokes the AK for good).
+     */
+    public AttestedIdentity validateHistorical(List<X509Certificate> chain, Policy policy, Instant signedAt)
+            throws ProtocolException {
+        return applyPolicy(validateCertificate(chain, signedAt), policy);
+    }
+
+    private AttestedIdentity applyPolicy(X509Certificate leaf, Policy policy) throws ProtocolException {
         String host = Certificates.subjectCn(leaf);
         byte[] measurement = Certificates.measurement(leaf).orElseThrow();
-        policy.checkValidAt(now);
         byte[] fp = Certificates.fingerprint(leaf);
         if (policy.isRevoked(fp)) {
             throw new ProtocolException(Reason.POLICY, "host " + host + " is not attested: its AK " + Hex.abbrev(fp)

@@ -28,7 +28,7 @@ import org.sealift.protocol.ProtocolException.Reason;
 public final class Certificates {
 
     /** Host ids name hypervisors in certificates, policies and records: short, printable, no spaces. */
-    private static final Pattern HOST_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,62}");
+    private static final Pattern HOST_ID = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
 
     /** A chain on the wire is short; more than this is an attack on the parser, not a real chain. */
     public static final int MAX_CHAIN_LENGTH = 8;
@@ -47,7 +47,7 @@ public final class Certificates {
     public static String requireHostId(String hostId) {
         if (!isValidHostId(hostId)) {
             throw new IllegalArgumentException("host id \"" + hostId
-                    + "\" is invalid: use 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit");
+                    + "\" is invalid: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit");
         }
         return hostId;
     }

@@ -65,7 +65,11 @@ public final class SignedPolicy {
         byte[] body = r.blob(MAX_BODY_BYTES, "policy body");
         byte[] sig = r.fixed(SIGNATURE_BYTES, "policy signature");
         r.expectEnd();
-        return new SignedPolicy(body, sig, Policy.fromCanonicalBytes(body));
+        Policy policy = Policy.fromCanonicalBytes(body);
+        if (!java.util.Arrays.equals(policy.toCanonicalBytes(), body)) {
+            throw new ProtocolException(Reason.MALFORMED, "policy bytes are not in canonical form");
+        }
+        return new SignedPolicy(body, sig, policy);
     }
 
     public String toPem() {
