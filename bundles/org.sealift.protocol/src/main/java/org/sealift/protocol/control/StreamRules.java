@@ -67,6 +67,9 @@ public final class StreamRules {
 
     private Phase nextPhase(RecordType type) throws ProtocolException {
         if (type == RecordType.END) {
+            if (phase == Phase.DATA && !secure) {
+                return Phase.ENDED; // a plain stream is complete once its pages are
+            }
             if (phase != Phase.COMPLETE && phase != Phase.ENDED) {
                 throw new ProtocolException(Reason.TRUNCATED, "the " + sender + " ended its stream "
                         + describe() + "; the migration cannot complete without it");
