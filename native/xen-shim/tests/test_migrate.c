@@ -29,35 +29,41 @@ struct migration {
     uint32_t dst_domid;
 };
 
+/* Copies one batch, then lets the guest run a little. */
+static int flush(slx_handle *src, uint32_t sdom, slx_handle *dst, uint32_t ddom, const uint64_t *gfns, uint32_t n,
+                 struct migration *m, int round, uint64_t batch)
+{
+    static uint8_t buf[BATCH * 4096];
+    int rc = slx_read_pages(src, sdom, n, gfns, buf);
+    if (!rc)
+        rc = slx_write_pages(dst, ddom, n, gfns, buf);
+    if (!rc && m->guest)
+        m->guest(m->guest_arg, round, batch);
+    return rc;
+}
+
+/* Sends the pages set in bitmap (all when NULL) in batches. */
 static int send_pages(slx_handle *src, uint32_t sdom, slx_handle *dst, uint32_t ddom, const uint8_t *bitmap,
                       uint64_t nr, struct migration *m, int round, uint64_t *sent)
 {
-    static uint8_t buf[BATCH * 4096];
     uint64_t gfns[BATCH];
     uint32_t n = 0;
     uint64_t batch = 0;
+    int rc;
     *sent = 0;
     for (uint64_t pfn = 0; pfn < nr; pfn++) {
         if (bitmap && !bit(bitmap, pfn))
             continue;
         gfns[n++] = pfn;
-        if (n == BATCH || pfn == nr - 1) {
-            int rc = slx_read_pages(src, sdom, n, gfns, buf);
-            if (!rc)
-                rc = slx_write_pages(dst, ddom, n, gfns, buf);
-            if (rc)
+        if (n == BATCH) {
+            if ((rc = flush(src, sdom, dst, ddom, gfns, n, m, round, batch++)))
                 return rc;
             *sent += n;
             n = 0;
-            if (m->guest)
-                m->guest(m->guest_arg, round, batch++);
         }
     }
     if (n) {
-        int rc = slx_read_pages(src, sdom, n, gfns, buf);
-        if (!rc)
-            rc = slx_write_pages(dst, ddom, n, gfns, buf);
-        if (rc)
+        if ((rc = flush(src, sdom, dst, ddom, gfns, n, m, round, batch)))
             return rc;
         *sent += n;
     }
@@ -77,6 +83,7 @@ static int migrate(slx_handle *src, uint32_t sdom, slx_handle *dst, struct migra
     uint8_t *bitmap = calloc(1, (nr + 7) / 8);
     if (!bitmap)
         return -ENOMEM;
+    uint8_t *late = NULL;
     uint32_t ddom = 0;
     if ((rc = slx_domain_create(dst, m->json, &ddom)))
         goto out;
@@ -96,11 +103,21 @@ static int migrate(slx_handle *src, uint32_t sdom, slx_handle *dst, struct migra
     }
     if ((rc = slx_domain_pause(src, sdom)))
         goto out;
-    /* whatever the guest dirtied until the pause took effect */
-    uint64_t late;
-    if ((rc = slx_logdirty_clean(src, sdom, nr, bitmap, &late)))
+    /* The stop-and-copy set is what the last clean returned (not sent yet:
+     * the loop stopped instead) plus what the guest dirtied until the pause
+     * took effect. Overwriting the first with the second loses pages. */
+    late = calloc(1, (nr + 7) / 8);
+    if (!late) {
+        rc = -ENOMEM;
         goto out;
-    m->final_dirty = late;
+    }
+    if ((rc = slx_logdirty_clean(src, sdom, nr, late, NULL)))
+        goto out;
+    m->final_dirty = 0;
+    for (uint64_t i = 0; i < (nr + 7) / 8; i++) {
+        bitmap[i] |= late[i];
+        m->final_dirty += (uint64_t)__builtin_popcount(bitmap[i]);
+    }
     if ((rc = send_pages(src, sdom, dst, ddom, bitmap, nr, &(struct migration){ 0 }, 0, &m->sent[m->rounds])))
         goto out;
     uint8_t ctx[8192];
@@ -133,6 +150,7 @@ static int migrate(slx_handle *src, uint32_t sdom, slx_handle *dst, struct migra
     rc = slx_domain_unpause(dst, ddom);
 out:
     free(bitmap);
+    free(late);
     return rc;
 }
 
@@ -162,13 +180,12 @@ struct guest {
 };
 
 /* A shrinking hot set in the first 1024 pages, i.e. pages already sent in
- * round 0: 8 pages per batch in round 0, then 4, 2, 1, 0. */
+ * round 0: 8 pages per batch in round 0, then 4, 2, and 1 from then on, so
+ * the last pre-copy round still leaves dirty pages for the stop-and-copy. */
 static void shrinking_guest(void *arg, int round, uint64_t batch)
 {
     struct guest *g = arg;
-    uint64_t count = round < 4 ? 8u >> round : 0;
-    if (!count)
-        return;
+    uint64_t count = round < 3 ? 8u >> round : 1;
     uint64_t first = (batch * 13 + (uint64_t)round * 101) % (1024 - count);
     if (fakexen_guest_touch(g->host, g->domid, first, count, ++g->stamp))
         g->failures++;
@@ -210,6 +227,12 @@ static void precopy_converges_to_a_bit_identical_copy(void)
         CHECK(m.sent[r] < m.sent[r - 1], "round %d sent %llu, round %d sent %llu", r,
               (unsigned long long)m.sent[r], r - 1, (unsigned long long)m.sent[r - 1]);
     CHECK(m.sent[1] > 0, "pages dirtied after being sent were re-sent");
+    CHECK(m.final_dirty > 0, "the last round left pages for the stop-and-copy");
+    CHECK_EQ_U64(m.sent[m.rounds], m.final_dirty);
+    printf("  (pages sent per round:");
+    for (int r = 0; r <= m.rounds; r++)
+        printf(" %llu", (unsigned long long)m.sent[r]);
+    printf(", the last while paused)\n");
 
     int err;
     uint64_t differ = differing_pages(src, sdom, dst, ddom, 4096, &err);
@@ -339,6 +362,7 @@ static void migration_with_a_concurrently_running_guest(void)
     uint64_t differ = differing_pages(src, sdom, dst, m.dst_domid, 4096, &err);
     CHECK(err == 0, "%s", slx_last_error());
     CHECK_EQ_U64(differ, 0);
+    CHECK_EQ_U64(m.sent[m.rounds], m.final_dirty);
     printf("  (concurrent guest: %llu writes, %d rounds, %llu pages in the paused copy)\n",
            (unsigned long long)writes, m.rounds, (unsigned long long)m.sent[m.rounds]);
     close(ready[0]);
