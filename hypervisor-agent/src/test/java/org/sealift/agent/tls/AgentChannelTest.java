@@ -16,7 +16,6 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -27,17 +26,9 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import java.net.Socket;
-import java.security.Principal;
-import java.security.PrivateKey;
-import java.security.cert.X509Certificate;
 
-import javax.net.ssl.KeyManager;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLSocket;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509ExtendedKeyManager;
 
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -163,51 +154,8 @@ class AgentChannelTest {
         }
     }
 
-    /**
-     * A client context that presents {@code creds} whatever CA the server asks for (an honest JSSE client would send
-     * nothing) and trusts our cluster's agents, so that only the server can refuse.
-     */
     private SSLContext clientPresenting(TlsCredentials creds) throws Exception {
-        X509ExtendedKeyManager stubborn = new X509ExtendedKeyManager() {
-            @Override
-            public String chooseEngineClientAlias(String[] keyType, Principal[] issuers, SSLEngine engine) {
-                return "k";
-            }
-
-            @Override
-            public String chooseClientAlias(String[] keyType, Principal[] issuers, Socket socket) {
-                return "k";
-            }
-
-            @Override
-            public X509Certificate[] getCertificateChain(String alias) {
-                return creds.chain().toArray(new X509Certificate[0]);
-            }
-
-            @Override
-            public PrivateKey getPrivateKey(String alias) {
-                return creds.privateKey();
-            }
-
-            @Override
-            public String[] getClientAliases(String keyType, Principal[] issuers) {
-                return new String[] {"k"};
-            }
-
-            @Override
-            public String[] getServerAliases(String keyType, Principal[] issuers) {
-                return null;
-            }
-
-            @Override
-            public String chooseServerAlias(String keyType, Principal[] issuers, Socket socket) {
-                return null;
-            }
-        };
-        SSLContext ctx = SSLContext.getInstance(SealiftTls.PROTOCOL);
-        ctx.init(new KeyManager[] {stubborn}, new TrustManager[] {new ClusterTrustManager(cluster.ca.certificate(),
-                Set.of(Role.AGENT_TLS), "test", null, cluster.clock, null)}, null);
-        return ctx;
+        return AttackerTls.presenting(creds, cluster.ca.certificate(), Role.AGENT_TLS);
     }
 
     private PeerRefusedException serverRefusal() throws InterruptedException {
@@ -264,9 +212,7 @@ class AgentChannelTest {
     @Test
     void aClientWithoutACertificateIsRefused() throws Exception {
         startH2(new DigestingHandler(1));
-        SSLContext noCert = SSLContext.getInstance(SealiftTls.PROTOCOL);
-        noCert.init(null, new TrustManager[] {new ClusterTrustManager(cluster.ca.certificate(),
-                Set.of(Role.AGENT_TLS), "test", null, cluster.clock, null)}, null);
+        SSLContext noCert = AttackerTls.withoutCertificate(cluster.ca.certificate(), Role.AGENT_TLS);
         assertThrows(IOException.class, () -> attackerConnects(noCert));
         assertEquals(0, handled.get());
     }
