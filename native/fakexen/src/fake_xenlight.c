@@ -63,6 +63,14 @@ XL_API int libxl_ctx_free(libxl_ctx *ctx)
     return 0;
 }
 
+/* The fake never forks, so there are no children to reap in any mode. */
+XL_API void libxl_childproc_setmode(libxl_ctx *ctx, const libxl_childproc_hooks *hooks, void *user)
+{
+    (void)ctx;
+    (void)hooks;
+    (void)user;
+}
+
 XL_API void libxl_domain_config_init(libxl_domain_config *p)
 {
     memset(p, 0, sizeof *p);

@@ -20,6 +20,12 @@
 #include "sealift_protmeta.h"
 #include "sealift_xen.h"
 
+_Static_assert(SLX_DOMINFO_DYING == XEN_DOMINF_dying && SLX_DOMINFO_HVM == XEN_DOMINF_hvm_guest &&
+                   SLX_DOMINFO_SHUTDOWN == XEN_DOMINF_shutdown && SLX_DOMINFO_PAUSED == XEN_DOMINF_paused &&
+                   SLX_DOMINFO_BLOCKED == XEN_DOMINF_blocked && SLX_DOMINFO_RUNNING == XEN_DOMINF_running,
+               "SLX_DOMINFO_* mirror Xen's XEN_DOMINF_* bits");
+_Static_assert(sizeof(xen_pfn_t) == sizeof(uint64_t), "gfns travel as uint64_t");
+
 /* Per thread, because JNA calls arrive on many Java threads and each must
  * read the message of its own failure. */
 static __thread char last_error[1024];
@@ -177,6 +183,13 @@ SLX_API int slx_open(slx_handle **out)
                   "cannot initialise libxl (the Xen toolstack library)");
         goto err;
     }
+    /* The agent is a JVM that waits for its own children by pid; libxl's
+     * default would reap every child of the process while it runs hotplug
+     * scripts. Selective reaping keeps libxl to its own children. */
+    static const libxl_childproc_hooks reap_own_children = {
+        .chldowner = libxl_sigchld_owner_libxl_always_selective_reap,
+    };
+    libxl_childproc_setmode(h->ctx, &reap_own_children, NULL);
     *out = h;
     return ok();
 err:
