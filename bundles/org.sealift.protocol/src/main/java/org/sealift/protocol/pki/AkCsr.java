@@ -84,7 +84,12 @@ public final class AkCsr {
         } catch (IOException | RuntimeException e) {
             throw new ProtocolException(Reason.MALFORMED, "AK CSR is not a PKCS#10 request: " + e.getMessage(), e);
         }
-        String hostId = Certificates.cn(req.getSubject());
+        String hostId;
+        try {
+            hostId = Certificates.cn(req.getSubject());
+        } catch (RuntimeException e) {
+            throw new ProtocolException(Reason.MALFORMED, "AK CSR subject is malformed: " + e.getMessage(), e);
+        }
         if (!Certificates.isValidHostId(hostId)) {
             throw new ProtocolException(Reason.MALFORMED, "AK CSR subject CN \"" + hostId + "\" is not a valid host id");
         }

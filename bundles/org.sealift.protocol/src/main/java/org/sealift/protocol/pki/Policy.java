@@ -243,8 +243,8 @@ public final class Policy {
         }
         String name = r.str(MAX_NAME, "name");
         long serial = r.u64("serial");
-        Builder b = builder(name, serial);
         try {
+            Builder b = builder(name, serial);
             b.validity(Instant.ofEpochSecond(r.u64("notBefore")), Instant.ofEpochSecond(r.u64("notAfter")));
             b.minProtocolVersion(r.u16("minimum protocol version"));
             int nSuites = r.count16(MAX_SUITES, 2, "suite");

@@ -303,4 +303,27 @@ class LogVerifierTest {
         h2.append(SignedRecord.unsigned(b2.vmId(java.util.UUID.randomUUID()).build()).sign(Side.DESTINATION, h2.ak));
         assertFails(verifier.crossCheck(h1.file, h2.file), "disagree on vmId");
     }
+
+    @Test
+    void duplicatedRecordIsDetected() throws Exception {
+        // dom0 appends a second copy of a genuine record (e.g. to inflate a host's history)
+        SignedRecord first = migrations.get(0);
+        AttestationLog doubled = AttestationLog.create("h1");
+        for (LogEntry e : h1.file.entries()) {
+            doubled.append(e.record());
+        }
+        doubled.append(first);
+        h1.file = doubled;
+        h1.sealedSize = doubled.size();
+        h1.sealedHead = doubled.headHash();
+        assertFails(verifyNow(h1), "entry 3: record " + first.record().migrationLabel() + " duplicates entry 0");
+    }
+
+    @Test
+    void recordClaimingANewerPolicyThanTheVerifiersFails() throws Exception {
+        AttestationRecord r = cluster.record(h1, h2, Outcome.COMMITTED).policySerial(9).build();
+        h1.append(Cluster.signedByBoth(r, h1, h2));
+        assertFails(verifyNow(h1), "record " + r.migrationLabel() + ": made under policy serial 9, newer than the"
+                + " verifier's policy 'prod-2026' serial 1; verify with the current policy");
+    }
 }
