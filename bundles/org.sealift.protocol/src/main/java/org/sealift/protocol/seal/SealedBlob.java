@@ -38,15 +38,11 @@ public final class SealedBlob {
         this.version = version;
     }
 
-    /** Wraps a body the sealer just filled in (no checks, no copy). */
-    static SealedBlob ofSealed(byte[] body, SealKind kind, int processId, long counter, long target, long version) {
-        return new SealedBlob(body, kind, processId, counter, target, version);
-    }
-
-    /** Writes the 32-octet header into {@code body}. */
-    static void writeHeader(byte[] body, SealKind kind, int processId, long counter, long target, long version) {
-        ByteBuffer.wrap(body).put((byte) kind.wire()).put((byte) 0).putShort((short) 0).putInt(processId)
-                .putLong(counter).putLong(target).putLong(version);
+    /** Writes the 32-octet header into {@code out} at {@code offset}. */
+    static void writeHeader(byte[] out, int offset, SealKind kind, int processId, long counter, long target,
+            long version) {
+        ByteBuffer.wrap(out, offset, HEADER_LENGTH).put((byte) kind.wire()).put((byte) 0).putShort((short) 0)
+                .putInt(processId).putLong(counter).putLong(target).putLong(version);
     }
 
     /** Parses a SEALED record body (from the network: every field is checked, nothing is trusted). */

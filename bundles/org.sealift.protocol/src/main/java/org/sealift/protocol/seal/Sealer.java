@@ -25,7 +25,9 @@ import org.sealift.protocol.wire.PageBatch;
  * <li>One sealing per version: the latest sealed blob of every pfn and every (process, vCPU) is kept, and asking
  * again for the same version returns it unchanged. The caller (the hypervisor's write tracking) must give a new,
  * higher version whenever the contents changed.</li>
- * <li>Fast path: one {@link Cipher} per thread, and the JDK writes ciphertext ‖ tag straight into the record body.</li>
+ * <li>Fast path ({@link #sealPageInto}): one {@link Cipher} per thread, the JDK writes ciphertext ‖ tag straight
+ * into the caller's buffer, and the cache copies it into a per-pfn buffer reused for every version, so steady-state
+ * sealing allocates no page-sized arrays.</li>
  * </ul>
  * Thread-safe.
  */
@@ -40,8 +42,8 @@ public final class Sealer {
     private final byte[] sessionPart;
     private final AtomicLong next;
     private final ThreadLocal<Cipher> cipher = ThreadLocal.withInitial(SealCrypto::newCipher);
-    private final ConcurrentHashMap<Long, SealedBlob> pages = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<Long, SealedBlob> contexts = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Long, Slot> pages = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Long, Slot> contexts = new ConcurrentHashMap<>();
     private volatile boolean frozen;
 
     /**
@@ -63,23 +65,39 @@ public final class Sealer {
     }
 
     /**
-     * Seals protected page {@code pfn} of process {@code processId} at {@code version}, or returns the blob already
-     * sealed for that version.
+     * Seals protected page {@code pfn} of process {@code processId} at {@code version}, or returns the sealing already
+     * made for that version.
      *
-     * @param page   the plaintext, {@link PageBatch#PAGE_SIZE} octets from {@code offset}
+     * @param page the plaintext, {@link PageBatch#PAGE_SIZE} octets from {@code offset}
      */
     public SealedBlob sealPage(int processId, long pfn, long version, byte[] page, int offset)
             throws ProtocolException {
+        byte[] body = new byte[SealedBlob.PAGE_BODY_LENGTH];
+        sealPageInto(processId, pfn, version, page, offset, body, 0);
+        return blobOf(body);
+    }
+
+    /**
+     * The fast path: writes the SEALED record body of page {@code pfn} at {@code version} ({@link
+     * SealedBlob#PAGE_BODY_LENGTH} octets) straight into {@code out} at {@code outOffset}, e.g. the agent's send
+     * buffer. A new version is encrypted directly into {@code out}; a version already sealed is copied from the cache.
+     *
+     * @return the number of octets written ({@link SealedBlob#PAGE_BODY_LENGTH})
+     */
+    public int sealPageInto(int processId, long pfn, long version, byte[] page, int offset, byte[] out,
+            int outOffset) throws ProtocolException {
         if (pfn < 0 || pfn > PageBatch.MAX_PFN) {
             throw new IllegalArgumentException("pfn " + pfn + " is outside 0.." + PageBatch.MAX_PFN);
         }
         Objects.checkFromIndexSize(offset, PageBatch.PAGE_SIZE, page.length);
-        return cached(pages, pfn, SealKind.PAGE, processId, pfn, version, page, offset, PageBatch.PAGE_SIZE);
+        Objects.checkFromIndexSize(outOffset, SealedBlob.PAGE_BODY_LENGTH, out.length);
+        return sealInto(pages, pfn, SealKind.PAGE, processId, pfn, version, page, offset, PageBatch.PAGE_SIZE, out,
+                outOffset);
     }
 
     /**
      * Seals the saved vCPU context of protected process {@code processId} on vCPU {@code vcpuId} at {@code version},
-     * or returns the blob already sealed for that version.
+     * or returns the sealing already made for that version.
      *
      * @param context 8..65536 octets, a multiple of 8
      */
@@ -89,65 +107,84 @@ public final class Sealer {
                     + " octets, a multiple of 8; got " + context.length);
         }
         long cacheKey = (Integer.toUnsignedLong(processId) << 32) | Integer.toUnsignedLong(vcpuId);
-        return cached(contexts, cacheKey, SealKind.VCPU, processId, Integer.toUnsignedLong(vcpuId), version,
-                context, 0, context.length);
+        Slot slot = contexts.computeIfAbsent(cacheKey, k -> new Slot());
+        synchronized (slot) {
+            int length = slot.body != null && slot.version == version ? slot.body.length
+                    : SealedBlob.HEADER_LENGTH + context.length + SealedBlob.TAG_LENGTH;
+            byte[] body = new byte[length];
+            sealInto(slot, SealKind.VCPU, processId, Integer.toUnsignedLong(vcpuId), version, context, 0,
+                    context.length, body, 0);
+            return blobOf(body);
+        }
     }
 
-    private SealedBlob cached(ConcurrentHashMap<Long, SealedBlob> cache, long cacheKey, SealKind kind,
-            int processId, long target, long version, byte[] plain, int offset, int length) throws ProtocolException {
+    private int sealInto(ConcurrentHashMap<Long, Slot> cache, long cacheKey, SealKind kind, int processId,
+            long target, long version, byte[] plain, int offset, int length, byte[] out, int outOffset)
+            throws ProtocolException {
+        Slot slot = cache.computeIfAbsent(cacheKey, k -> new Slot());
+        synchronized (slot) {
+            return sealInto(slot, kind, processId, target, version, plain, offset, length, out, outOffset);
+        }
+    }
+
+    /** Caller holds the slot's lock. */
+    private int sealInto(Slot slot, SealKind kind, int processId, long target, long version, byte[] plain,
+            int offset, int length, byte[] out, int outOffset) throws ProtocolException {
         if (version == 0) {
             throw new IllegalArgumentException("versions start at 1");
+        }
+        if (slot.body != null) {
+            if (slot.processId != processId) {
+                throw new IllegalArgumentException(kind + " " + target + " was sealed for process "
+                        + Integer.toUnsignedString(slot.processId) + ", now asked for process "
+                        + Integer.toUnsignedString(processId));
+            }
+            int cmp = Long.compareUnsigned(version, slot.version);
+            if (cmp == 0) {
+                // one sealing per version: a re-send reuses it, no new nonce is spent
+                System.arraycopy(slot.body, 0, out, outOffset, slot.body.length);
+                return slot.body.length;
+            }
+            if (cmp < 0) {
+                throw new IllegalArgumentException(kind + " " + target + " version "
+                        + Long.toUnsignedString(version) + " is older than the sealed version "
+                        + Long.toUnsignedString(slot.version) + ": versions only grow");
+            }
         }
         if (frozen) {
             throw new ProtocolException(Reason.UNEXPECTED_RECORD, "the MANIFEST of migration " + migrationId
                     + " is sealed: the protected processes are frozen and nothing more is sealed (asked for "
                     + kind + " " + target + " version " + Long.toUnsignedString(version) + ")");
         }
-        try {
-            return cache.compute(cacheKey, (k, old) -> {
-                if (old != null) {
-                    if (old.processId() != processId) {
-                        throw new IllegalArgumentException(kind + " " + target + " was sealed for process "
-                                + Integer.toUnsignedString(old.processId()) + ", now asked for process "
-                                + Integer.toUnsignedString(processId));
-                    }
-                    int cmp = Long.compareUnsigned(version, old.version());
-                    if (cmp == 0) {
-                        return old; // one sealing per version: a re-send reuses it
-                    }
-                    if (cmp < 0) {
-                        throw new IllegalArgumentException(kind + " " + target + " version "
-                                + Long.toUnsignedString(version) + " is older than the sealed version "
-                                + Long.toUnsignedString(old.version()) + ": versions only grow");
-                    }
-                }
-                try {
-                    return seal(kind, processId, target, version, plain, offset, length);
-                } catch (ProtocolException e) {
-                    throw new Wrapped(e);
-                }
-            });
-        } catch (Wrapped w) {
-            throw w.cause;
-        }
-    }
-
-    private SealedBlob seal(SealKind kind, int processId, long target, long version, byte[] plain, int offset,
-            int length) throws ProtocolException {
         long counter = takeCounter();
-        byte[] body = new byte[SealedBlob.HEADER_LENGTH + length + SealedBlob.TAG_LENGTH];
-        SealedBlob.writeHeader(body, kind, processId, counter, target, version);
+        int bodyLength = SealedBlob.HEADER_LENGTH + length + SealedBlob.TAG_LENGTH;
+        SealedBlob.writeHeader(out, outOffset, kind, processId, counter, target, version);
         Cipher c = cipher.get();
         try {
             c.init(Cipher.ENCRYPT_MODE, key, new GCMParameterSpec(SealCrypto.TAG_BITS, SealCrypto.nonce(kind, counter)));
             c.updateAAD(SealCrypto.aad(kind, sessionPart, processId, target, version));
-            c.doFinal(plain, offset, length, body, SealedBlob.HEADER_LENGTH);
+            c.doFinal(plain, offset, length, out, outOffset + SealedBlob.HEADER_LENGTH);
         } catch (GeneralSecurityException e) {
             // a destroyed session key or a broken JDK: a bug, not an attack
             throw new IllegalStateException("cannot seal " + kind + " " + target + " of migration " + migrationId
                     + " (was the session closed?): " + e.getMessage(), e);
         }
-        return SealedBlob.ofSealed(body, kind, processId, counter, target, version);
+        if (slot.body == null || slot.body.length != bodyLength) {
+            slot.body = new byte[bodyLength];
+        }
+        // the cache keeps its own copy in a per-pfn buffer that is reused for every later version
+        System.arraycopy(out, outOffset, slot.body, 0, bodyLength);
+        slot.processId = processId;
+        slot.version = version;
+        return bodyLength;
+    }
+
+    private static SealedBlob blobOf(byte[] body) {
+        try {
+            return SealedBlob.decode(body);
+        } catch (ProtocolException e) {
+            throw new IllegalStateException("the sealer produced a malformed SEALED body: " + e.getMessage(), e);
+        }
     }
 
     private long takeCounter() throws ProtocolException {
@@ -170,7 +207,13 @@ public final class Sealer {
 
     /** The latest sealed blob of {@code pfn}, or null. */
     public SealedBlob latestPage(long pfn) {
-        return pages.get(pfn);
+        Slot slot = pages.get(pfn);
+        if (slot == null) {
+            return null;
+        }
+        synchronized (slot) {
+            return slot.body == null ? null : blobOf(slot.body.clone());
+        }
     }
 
     /**
@@ -185,11 +228,17 @@ public final class Sealer {
         for (var e : processKeys.entrySet()) {
             b.process(e.getKey(), e.getValue());
         }
-        for (SealedBlob s : pages.values()) {
-            b.process(s.processId(), keyOf(processKeys, s)).page(s.target(), s.version(), s.tag());
+        for (Slot slot : pages.values()) {
+            SealedBlob s = slot.snapshot();
+            if (s != null) {
+                b.process(s.processId(), keyOf(processKeys, s)).page(s.target(), s.version(), s.tag());
+            }
         }
-        for (SealedBlob s : contexts.values()) {
-            b.process(s.processId(), keyOf(processKeys, s)).context((int) s.target(), s.version(), s.tag());
+        for (Slot slot : contexts.values()) {
+            SealedBlob s = slot.snapshot();
+            if (s != null) {
+                b.process(s.processId(), keyOf(processKeys, s)).context((int) s.target(), s.version(), s.tag());
+            }
         }
         return b.build();
     }
@@ -214,14 +263,14 @@ public final class Sealer {
         contexts.clear();
     }
 
-    /** Carries a checked exception out of {@link ConcurrentHashMap#compute}. */
-    private static final class Wrapped extends RuntimeException {
-        private static final long serialVersionUID = 1L;
-        final transient ProtocolException cause;
+    /** The latest sealing of one pfn or (process, vCPU); guarded by its own lock. */
+    private static final class Slot {
+        int processId;
+        long version;
+        byte[] body;
 
-        Wrapped(ProtocolException cause) {
-            super(cause);
-            this.cause = cause;
+        synchronized SealedBlob snapshot() {
+            return body == null ? null : blobOf(body.clone());
         }
     }
 }
