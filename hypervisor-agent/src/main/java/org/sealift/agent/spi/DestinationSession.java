@@ -17,8 +17,18 @@ public interface DestinationSession {
     /** The INCOMING domain. */
     int domId();
 
-    /** Verifies HELLO (chain, policy, VM name = this domain) → HELLO_REPLY. */
-    ProtocolMessage onHello(byte[] hello) throws HypervisorException;
+    /**
+     * Verifies HELLO (chain, policy, VM id = this domain's) → HELLO_REPLY.
+     *
+     * @param sourceStreamHeader the 16-byte stream header read from the source's stream (signed into the transcript)
+     * @param hello              the complete HELLO record
+     */
+    ProtocolMessage onHello(byte[] sourceStreamHeader, byte[] hello) throws HypervisorException;
+
+    /** {@link #onHello(byte[], byte[])} for a source stream that began with the secure v1 header. */
+    default ProtocolMessage onHello(byte[] hello) throws HypervisorException {
+        return onHello(org.sealift.protocol.wire.StreamHeader.secureV1().encode(), hello);
+    }
 
     /** Verifies FINISH (signature, key-confirmation MAC); sealed records are accepted only after it. */
     void onFinish(byte[] finish) throws HypervisorException;

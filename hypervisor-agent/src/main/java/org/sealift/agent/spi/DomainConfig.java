@@ -1,7 +1,9 @@
 package org.sealift.agent.spi;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.UUID;
 import java.util.regex.Pattern;
 
 /**
@@ -56,6 +58,14 @@ public record DomainConfig(String name, int memoryMiB, int vcpus, List<Protected
                 seen.add(r);
             }
         }
+    }
+
+    /**
+     * The VM id of protocol messages (docs/protocol.md §1.1): a name-based UUID, so that source and destination,
+     * which know the VM by name, agree on it without another field.
+     */
+    public UUID vmId() {
+        return UUID.nameUUIDFromBytes(("sealift-vm:" + name).getBytes(StandardCharsets.UTF_8));
     }
 
     public long pageCount() {

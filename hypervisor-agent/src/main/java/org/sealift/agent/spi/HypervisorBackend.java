@@ -28,6 +28,12 @@ public interface HypervisorBackend extends AutoCloseable {
      */
     void installAttestationCertificate(List<byte[]> chainDer) throws HypervisorException;
 
+    /**
+     * Pins the cluster trust (CA and policy-signer certificates, cluster-trust.pem) on first install; a different
+     * cluster afterwards is refused, so dom0 cannot make the hypervisor believe another CA.
+     */
+    void installClusterTrust(byte[] clusterTrustPem) throws HypervisorException;
+
     /** Installs a CA-signed cluster policy; refused if its signature fails or its serial is older than one seen. */
     void installPolicy(byte[] signedPolicy) throws HypervisorException;
 
@@ -75,10 +81,13 @@ public interface HypervisorBackend extends AutoCloseable {
     /** The protected pfns (public layout). */
     PageBitmap protectedPages(int domId) throws HypervisorException;
 
-    /** vCPU context of a VM without protected processes (PROTECTED_VM otherwise: it travels sealed). */
+    /**
+     * The guest-kernel-visible vCPU context (docs/protocol.md §4.3, VCPU_CONTEXT). For a VM with protected processes
+     * it does not contain their registers: those travel only sealed ({@link SourceSession#sealVcpus()}).
+     */
     byte[] vcpuContext(int domId, int vcpu) throws HypervisorException;
 
-    /** Sets a vCPU context of a paused VM without protected processes (plain-mode destination). */
+    /** Sets the kernel-visible vCPU context of a paused or incoming VM. */
     void setVcpuContext(int domId, int vcpu, byte[] context) throws HypervisorException;
 
     /**
@@ -140,8 +149,19 @@ public interface HypervisorBackend extends AutoCloseable {
     SignedAttestation signAttestation(MigrationId id, byte[] agentStatistics) throws HypervisorException;
 
     /**
-     * Tells the hypervisor about a new log entry: it checks {@code index} = its head + 1 and {@code previousHash} =
-     * its head hash, and advances its head to SHA-256({@code encodedEntry}) in sealed state.
+     * Countersigns the peer hypervisor's proposed record ({@link SignedAttestation#fields()} of the peer's
+     * {@link #signAttestation}), after checking every field this hypervisor computed itself (ids, both parties,
+     * policy serial, suite, outcome, transcript hash, manifest digest); timestamps and statistics are the proposer's.
+     * REFUSED (protocol reason TAMPERED) naming the first field that differs.
+     */
+    SignedAttestation countersignAttestation(MigrationId id, byte[] proposedRecord) throws HypervisorException;
+
+    /**
+     * Tells the hypervisor about a new log entry (org.sealift.protocol.attest.LogEntry): it checks {@code index} =
+     * the number of entries it has seen (0-based index of the new entry) and {@code previousHash} = its head hash
+     * (the log's genesis hash when empty), and advances its head to the entry's hash in sealed state.
+     *
+     * @param encodedEntry the entry's signed-record bytes ({@code LogEntry.recordBytes()})
      */
     LogHead appendLogEntry(long index, byte[] previousHash, byte[] encodedEntry) throws HypervisorException;
 

@@ -17,8 +17,19 @@ public interface SourceSession {
     /** The HELLO made when the session began. */
     ProtocolMessage hello() throws HypervisorException;
 
-    /** Verifies the destination's chain, policy, signature and MAC, derives the session keys → FINISH. */
-    ProtocolMessage onHelloReply(byte[] helloReply) throws HypervisorException;
+    /**
+     * Verifies the destination's chain, policy, signature and MAC, derives the session keys → FINISH.
+     *
+     * @param destinationStreamHeader the 16-byte stream header read from the destination's stream: both headers
+     *        are in the signed transcript, so a rewritten header (downgrade) fails here
+     * @param helloReply              the complete HELLO_REPLY record
+     */
+    ProtocolMessage onHelloReply(byte[] destinationStreamHeader, byte[] helloReply) throws HypervisorException;
+
+    /** {@link #onHelloReply(byte[], byte[])} for a destination stream that began with the secure v1 header. */
+    default ProtocolMessage onHelloReply(byte[] helloReply) throws HypervisorException {
+        return onHelloReply(org.sealift.protocol.wire.StreamHeader.secureV1().encode(), helloReply);
+    }
 
     /**
      * Seals protected pages (seal-on-map). A page is sealed once per version: a page not written since its last
