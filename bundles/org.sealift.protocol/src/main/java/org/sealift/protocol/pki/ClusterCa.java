@@ -184,6 +184,24 @@ public final class ClusterCa {
                 capped(now, validity), Role.AGENT_TLS, CertIssuer.hostNames(hostId, true), null);
     }
 
+    /**
+     * The same for a key that stays with the agent: {@code pkcs10Der} is the agent's CSR (any key type the JDK
+     * verifies: Ed25519, EC, RSA), which must be signed by its own key. The CSR's subject is ignored; the
+     * certificate names {@code hostId}. MALFORMED / TAMPERED if the CSR is not a valid self-signed request.
+     */
+    public X509Certificate issueAgentTlsCertificate(String hostId, byte[] pkcs10Der, Instant now,
+            Duration validity) throws ProtocolException {
+        return issueAgentTlsCertificate(hostId, Csrs.verifiedPublicKey(pkcs10Der, "TLS CSR for host " + hostId),
+                now, validity);
+    }
+
+    /** An operator's client certificate from the operator's CSR (see the TLS variant). */
+    public X509Certificate issueOperatorCertificate(String operatorName, byte[] pkcs10Der, Instant now,
+            Duration validity) throws ProtocolException {
+        return issueOperatorCertificate(operatorName,
+                Csrs.verifiedPublicKey(pkcs10Der, "operator CSR for " + operatorName), now, validity);
+    }
+
     /** An operator's client certificate for the console / CLI (EKU clientAuth, role operator). */
     public X509Certificate issueOperatorCertificate(String operatorName, PublicKey key, Instant now,
             Duration validity) {

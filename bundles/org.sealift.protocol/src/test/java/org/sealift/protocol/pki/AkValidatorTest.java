@@ -150,4 +150,30 @@ class AkValidatorTest {
         assertEquals(Reason.CERTIFICATE, e.reason());
         assertTrue(e.getMessage().contains("does not verify with cluster CA"), e.getMessage());
     }
+
+    @Test
+    void agentTlsCertificateFromTheAgentsOwnEcCsrIsStillNotAnAttestationKey() throws Exception {
+        java.security.KeyPairGenerator g = java.security.KeyPairGenerator.getInstance("EC");
+        g.initialize(256);
+        KeyPair ec = g.generateKeyPair();
+        byte[] csr = new org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder(
+                new javax.security.auth.x500.X500Principal("CN=whatever"), ec.getPublic())
+                .build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA")
+                        .build(ec.getPrivate())).getEncoded();
+        X509Certificate tls = pki.ca.issueAgentTlsCertificate("h2", csr, TestPki.NOW, TestPki.YEAR);
+        assertEquals("h2", Certificates.subjectCn(tls));
+        assertEquals(Role.AGENT_TLS, Certificates.role(tls).orElseThrow());
+        assertTrue(tls.getExtendedKeyUsage().contains("1.3.6.1.5.5.7.3.1"));
+        assertEquals(Reason.CERTIFICATE, refused(List.of(tls)).reason());
+        // a CSR whose signature was made by another key is refused
+        KeyPair other = java.security.KeyPairGenerator.getInstance("EC").generateKeyPair();
+        byte[] forged = new org.bouncycastle.pkcs.jcajce.JcaPKCS10CertificationRequestBuilder(
+                new javax.security.auth.x500.X500Principal("CN=whatever"), ec.getPublic())
+                .build(new org.bouncycastle.operator.jcajce.JcaContentSignerBuilder("SHA256withECDSA")
+                        .build(other.getPrivate())).getEncoded();
+        var e = assertThrows(ProtocolException.class,
+                () -> pki.ca.issueAgentTlsCertificate("h2", forged, TestPki.NOW, TestPki.YEAR));
+        assertEquals(Reason.TAMPERED, e.reason());
+        assertTrue(e.getMessage().contains("TLS CSR for host h2 is not signed by the key it asks to certify"));
+    }
 }
