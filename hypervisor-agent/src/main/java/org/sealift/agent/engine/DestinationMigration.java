@@ -146,7 +146,7 @@ public final class DestinationMigration {
         if (secure) {
             InboundStream.Frame hello = next();
             requireType(hello, RecordType.HELLO);
-            writeMessage(session.onHello(hello.recordBytes()));
+            writeMessage(session.onHello(in.rawStreamHeader(), hello.recordBytes()));
             out.push();
             migrationId = session.id().toString();
             InboundStream.Frame finish = next();

@@ -125,6 +125,7 @@ public final class InboundStream implements AutoCloseable {
     private final ByteBuffer padding = ByteBuffer.allocateDirect(8);
     private final Thread reader;
     private volatile StreamHeader streamHeader;
+    private volatile byte[] rawHeader;
     private volatile long bytesRead;
     private volatile long lastReadNanos = System.nanoTime();
     private volatile long skippedOptional;
@@ -154,6 +155,7 @@ public final class InboundStream implements AutoCloseable {
             byte[] sh = new byte[StreamHeader.LENGTH];
             ByteBuffer shb = ByteBuffer.wrap(sh);
             read(shb);
+            rawHeader = sh.clone();
             streamHeader = StreamHeader.decode(sh);
             ready.add(streamHeader);
             while (true) {
@@ -332,6 +334,12 @@ public final class InboundStream implements AutoCloseable {
 
     public StreamHeader streamHeader() {
         return streamHeader;
+    }
+
+    /** The 16 octets of the peer's stream header as they arrived (they are signed into the handshake transcript). */
+    public byte[] rawStreamHeader() {
+        byte[] h = rawHeader;
+        return h == null ? null : h.clone();
     }
 
     public long bytesRead() {

@@ -193,7 +193,7 @@ public final class SourceMigration {
             out.push();
             InboundStream.Frame reply = expect(RecordType.HELLO_REPLY, "the destination's HELLO_REPLY");
             checkPeerHeader(true);
-            writeMessage(session.onHelloReply(reply.recordBytes()));
+            writeMessage(session.onHelloReply(in.rawStreamHeader(), reply.recordBytes()));
             out.push();
             // the commit costs about as much as the handshake: signatures and a round trip each way
             fixedCostNanos = ticker.nanoTime() - t0;
@@ -384,6 +384,10 @@ public final class SourceMigration {
         DirtyBitmap last = new DirtyBitmap(backend.readDirtyLog(domId, true).words(), pageCount);
         last.or(pending);
         sendRound(last, true);
+        // the guest kernel's view of each vCPU; a protected process's own registers travel only sealed
+        for (int v = 0; v < vcpus; v++) {
+            out.writeData(RecordType.VCPU_CONTEXT, new VcpuContextRecord(v, backend.vcpuContext(domId, v)).encode());
+        }
         if (options.mode() == MigrationMode.SECURE) {
             SealedBatch vcpuRecords = session.sealVcpus();
             out.writeFramed(vcpuRecords.records(), vcpuRecords.count());
@@ -414,10 +418,6 @@ public final class SourceMigration {
             session.onDone(done.recordBytes());
             out.end();
         } else {
-            for (int v = 0; v < vcpus; v++) {
-                byte[] ctx = backend.vcpuContext(domId, v);
-                out.writeData(RecordType.VCPU_CONTEXT, new VcpuContextRecord(v, ctx).encode());
-            }
             out.end();
             phase(MigrationPhase.RELEASED);
             // the destination ends its stream once it has resumed the VM

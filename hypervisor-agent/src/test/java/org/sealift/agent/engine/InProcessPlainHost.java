@@ -99,6 +99,9 @@ final class InProcessPlainHost implements HypervisorBackend {
     }
 
     private final Map<Integer, Dom> domains = new ConcurrentHashMap<>();
+    /** Destination hosts leave new domains empty (the migration fills them) and keep an image at resume. */
+    volatile boolean fillOnCreate = true;
+    volatile boolean imageOnResume = true;
     private final AtomicInteger nextId = new AtomicInteger(1);
 
     Dom dom(int id) throws HypervisorException {
@@ -114,7 +117,7 @@ final class InProcessPlainHost implements HypervisorBackend {
     public DomainInfo createDomain(DomainConfig config) {
         Dom d = new Dom(nextId.getAndIncrement(), config);
         Random r = new Random(config.workload().seed());
-        for (long p = 0; p < config.pageCount(); p++) {
+        for (long p = 0; p < config.pageCount() && fillOnCreate; p++) {
             if (r.nextInt(100) < config.workload().fillPercent()) {
                 for (int o = 0; o < 4096; o += 8) {
                     d.memory.putLong((int) (p * 4096 + o), r.nextLong());
@@ -174,9 +177,11 @@ final class InProcessPlainHost implements HypervisorBackend {
         if (d.state == DomainState.MIGRATED_AWAY) {
             throw new HypervisorException(HypervisorException.Reason.REFUSED, "domain migrated away");
         }
-        ByteBuffer image = ByteBuffer.allocate(d.memory.capacity());
-        image.put(d.memory.duplicate().clear()).flip();
-        d.imageAtResume = image;
+        if (imageOnResume) {
+            ByteBuffer image = ByteBuffer.allocate(d.memory.capacity());
+            image.put(d.memory.duplicate().clear()).flip();
+            d.imageAtResume = image;
+        }
         d.state = DomainState.RUNNING;
         d.startGuest();
     }
@@ -368,6 +373,16 @@ final class InProcessPlainHost implements HypervisorBackend {
 
     @Override
     public SignedAttestation signAttestation(MigrationId id, byte[] agentStatistics) throws HypervisorException {
+        throw secureOnly();
+    }
+
+    @Override
+    public SignedAttestation countersignAttestation(MigrationId id, byte[] proposedRecord) throws HypervisorException {
+        throw secureOnly();
+    }
+
+    @Override
+    public void installClusterTrust(byte[] clusterTrustPem) throws HypervisorException {
         throw secureOnly();
     }
 
