@@ -53,7 +53,8 @@ public enum SimOp {
     SIGN_ATTESTATION,
     LOG_APPEND,
     LOG_SIGN_HEAD,
-    PROTECTED_DIGEST;
+    PROTECTED_DIGEST,
+    COUNTERSIGN_ATTESTATION;
 
     private static final SimOp[] VALUES = values();
 

@@ -91,8 +91,11 @@ public final class SimHypervisor implements AutoCloseable {
             for (MigrationRecord r : st.migrations.values()) {
                 r.domId = -1; // RAM did not survive the restart
             }
+            // one memory directory per host instance: two test hosts may share a host id, never a state dir
+            String instance = hostId + "-" + java.util.HexFormat.of().formatHex(Measurement.sha256()
+                    .digest(stateDir.toAbsolutePath().normalize().toString().getBytes(StandardCharsets.UTF_8)), 0, 6);
             SimHypervisor h = new SimHypervisor(hostId, hw, st, Measurement.compute(diagnostics), diagnostics,
-                    memoryDir.resolve(hostId));
+                    memoryDir.resolve(instance));
             h.restorePolicy();
             clearOldMemory(h.memoryDir);
             if (st.historyLost) {
