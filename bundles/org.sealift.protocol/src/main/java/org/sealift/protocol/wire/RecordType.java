@@ -7,9 +7,9 @@ package org.sealift.protocol.wire;
  */
 public enum RecordType {
     END(0x00000000, 0, 0, 1, true, true, false),
-    HELLO(0x00000001, 1, 65_536, 1, true, false, false),
-    HELLO_REPLY(0x00000002, 1, 65_536, 1, false, true, false),
-    FINISH(0x00000003, 1, 65_536, 1, true, false, false),
+    HELLO(0x00000001, 1, RecordType.MAX_HANDSHAKE_LENGTH, 1, true, false, false),
+    HELLO_REPLY(0x00000002, 1, RecordType.MAX_HANDSHAKE_LENGTH, 1, false, true, false),
+    FINISH(0x00000003, 1, RecordType.MAX_HANDSHAKE_LENGTH, 1, true, false, false),
     PAGE_BATCH(0x00000010, PageBatch.MIN_BODY_LENGTH, PageBatch.MAX_BODY_LENGTH, 8, true, false, false),
     SEALED(0x00000011, 56, 65_584, 8, true, false, false),
     VCPU_CONTEXT(0x00000012, VcpuContextRecord.MIN_BODY_LENGTH, VcpuContextRecord.MAX_BODY_LENGTH, 8, true, false,
@@ -29,6 +29,11 @@ public enum RecordType {
     public static final int OPTIONAL_BIT = 0x80000000;
     /** Largest unknown optional record a receiver skips; a larger one is malformed. */
     public static final int UNKNOWN_OPTIONAL_MAX_LENGTH = 16 * 1024 * 1024;
+    /**
+     * Largest handshake body: a HELLO_REPLY with a full chain (protocol-handshake.md §2: 96 + 8 + 8 × (8 + 16 384)
+     * + 64 + 32 octets).
+     */
+    public static final int MAX_HANDSHAKE_LENGTH = 131_336;
     /** Largest plaintext of a READY, RELEASE, DONE or ABORT token. */
     public static final int MAX_TOKEN_LENGTH = 16_384;
     /** AES-GCM tag length in octets. */

@@ -29,6 +29,20 @@ class SealedRecordAttackTest {
     }
 
     @Test
+    void dom0ReadingASealedPageSeesNoPlaintext() throws Exception {
+        // a page with a long recognisable run: none of it may appear in what the agent carries
+        byte[] secret = new byte[4096];
+        byte[] marker = "TOP-SECRET-PROCESS-DATA".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        for (int i = 0; i + marker.length <= secret.length; i += marker.length) {
+            System.arraycopy(marker, 0, secret, i, marker.length);
+        }
+        byte[] body = sealer.sealPage(3, 100, 1, secret, 0).body();
+        String carried = new String(body, java.nio.charset.StandardCharsets.ISO_8859_1);
+        org.junit.jupiter.api.Assertions.assertFalse(carried.contains("SECRET"), "plaintext visible in the record");
+        org.junit.jupiter.api.Assertions.assertFalse(carried.contains("TOP-"), "plaintext visible in the record");
+    }
+
+    @Test
     void tamperedPageCiphertextIsDetected() throws Exception {
         SealedBlob blob = sealer.sealPage(3, 100, 1, page(1), 0);
         assertEquals(Reason.TAMPERED, openFails(edited(blob, b -> b[32 + 2000] ^= 0x40)));

@@ -59,6 +59,9 @@ class RecordFramingTest {
         assertEquals(32 + 65_536 + 16, RecordType.SEALED.maxLength());
         assertEquals(32 + 8 + 16, RecordType.SEALED.minLength());
         assertEquals(33_734_736 + 16, RecordType.MANIFEST.maxLength());
+        // the largest HELLO_REPLY of protocol-handshake.md §2: header, 8-certificate chain, signature, MAC
+        assertEquals(96 + 8 + 8 * (8 + 16_384) + 64 + 32, RecordType.HELLO_REPLY.maxLength());
+        assertTrue(RecordType.HELLO.maxLength() >= 112 + 8 + 8 * (8 + 16_384));
     }
 
     @Test
