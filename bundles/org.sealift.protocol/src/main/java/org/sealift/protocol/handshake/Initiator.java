@@ -70,6 +70,11 @@ public final class Initiator {
         }
         try {
             Handshake.requireSecure(sourceHeader, "source → destination");
+            if (!config.versions().contains(sourceHeader.version())) {
+                throw new ProtocolException(Reason.DOWNGRADE, "this host's stream header says protocol version "
+                        + sourceHeader.version() + ", which its own configuration does not accept "
+                        + config.versions());
+            }
             Policy policy = config.policies().current(config.clock().instant());
             policy.checkVersionAndSuite(sourceHeader.version(), suite.name());
             policySerial = policy.serial();

@@ -473,6 +473,13 @@ class HandshakeTest {
         assertEquals(Reason.DOWNGRADE, e.reason(), e.getMessage());
     }
 
+    @Test
+    void sourceRefusesToOfferAVersionItsOwnConfigurationNoLongerAccepts() throws Exception {
+        Initiator i = new Initiator(h1.credentials(), h1.config().withVersions(Set.of(2)), SECURE, TestCluster.VM,
+                null);
+        assertEquals(Reason.DOWNGRADE, assertThrows(ProtocolException.class, i::hello).reason());
+    }
+
     private static final Suite LEGACY = new Suite(0x0000_7f00, "SMP0-LEGACY-TEST");
 
     @Test
