@@ -1,7 +1,13 @@
 package org.sealift.agent;
 
+import java.io.InputStream;
 import java.io.PrintStream;
+import java.time.Clock;
 import java.util.Arrays;
+import java.util.List;
+
+import org.sealift.agent.cli.AgentCommand;
+import org.sealift.agent.cli.CaCommand;
 
 /**
  * Entry point of the per-host agent jar. Subcommands are dispatched here so that the
@@ -16,15 +22,24 @@ public final class Main {
     }
 
     public static void main(String[] args) {
-        System.exit(run(args, System.out, System.err));
+        System.exit(run(args, System.out, System.err, System.in));
     }
 
     static int run(String[] args, PrintStream out, PrintStream err) {
+        return run(args, out, err, InputStream.nullInputStream());
+    }
+
+    static int run(String[] args, PrintStream out, PrintStream err, InputStream in) {
         if (args.length == 0 || args[0].equals("help") || args[0].equals("--help")) {
             usage(out);
             return EXIT_OK;
         }
         switch (args[0]) {
+            case "ca":
+                return new CaCommand(out, err, in, System.getenv(), Clock.systemUTC())
+                        .run(List.of(args).subList(1, args.length));
+            case "agent":
+                return new AgentCommand(out, err, Clock.systemUTC()).run(List.of(args).subList(1, args.length));
             case "version":
             case "--version":
                 out.println("sealift-agent " + version() + " (Java " + Runtime.version() + ")");
@@ -46,6 +61,8 @@ public final class Main {
         out.println("usage: sealift-agent <command> [options]");
         out.println();
         out.println("commands:");
+        out.println("  ca        the cluster PKI: init, sign-policy, enroll, fence (sealift-agent ca help)");
+        out.println("  agent     run the agent daemon (sealift-agent agent --help)");
         out.println("  version   print the agent version and the Java runtime it runs on");
         out.println("  help      this text");
     }
