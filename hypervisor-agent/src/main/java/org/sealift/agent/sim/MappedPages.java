@@ -2,10 +2,7 @@ package org.sealift.agent.sim;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
-import java.lang.reflect.Field;
-import java.lang.reflect.Method;
 import java.nio.ByteBuffer;
-import java.nio.MappedByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 
@@ -22,13 +19,15 @@ public final class MappedPages implements AutoCloseable {
 
     private final long pages;
     private final boolean writable;
-    private final MappedByteBuffer[] chunks;
+    private final ByteBuffer[] chunks;
+    private final Object arena;
     private volatile boolean closed;
 
-    private MappedPages(long pages, boolean writable, MappedByteBuffer[] chunks) {
+    private MappedPages(long pages, boolean writable, ByteBuffer[] chunks, Object arena) {
         this.pages = pages;
         this.writable = writable;
         this.chunks = chunks;
+        this.arena = arena;
     }
 
     /** Creates (sparse, all zero) or opens the file with exactly {@code pages} pages and maps it. */
@@ -42,14 +41,15 @@ public final class MappedPages implements AutoCloseable {
             }
             FileChannel ch = raf.getChannel();
             int n = (int) ((pages + CHUNK_PAGES - 1) / CHUNK_PAGES);
-            MappedByteBuffer[] chunks = new MappedByteBuffer[n];
+            ByteBuffer[] chunks = new ByteBuffer[n];
+            Object arena = Unmapper.newArena();
             for (int i = 0; i < n; i++) {
                 long first = (long) i * CHUNK_PAGES;
                 long count = Math.min(CHUNK_PAGES, pages - first);
-                chunks[i] = ch.map(writable ? FileChannel.MapMode.READ_WRITE : FileChannel.MapMode.READ_ONLY,
-                        first * PAGE, count * PAGE);
+                chunks[i] = Unmapper.map(ch, writable ? FileChannel.MapMode.READ_WRITE : FileChannel.MapMode.READ_ONLY,
+                        first * PAGE, count * PAGE, arena);
             }
-            return new MappedPages(pages, writable, chunks);
+            return new MappedPages(pages, writable, chunks, arena);
         }
     }
 
@@ -127,28 +127,16 @@ public final class MappedPages implements AutoCloseable {
         return true;
     }
 
-    /** Unmaps now rather than at some later GC, so destroyed guests give their tmpfs memory back. */
+    /**
+     * Unmaps now rather than at some later GC, so destroyed guests give their tmpfs memory back. On Java 22+ the
+     * mapping belongs to a shared arena: a later access fails with an exception instead of touching unmapped memory.
+     */
     @Override
     public void close() {
         if (closed) {
             return;
         }
         closed = true;
-        for (MappedByteBuffer b : chunks) {
-            unmap(b);
-        }
-    }
-
-    private static void unmap(MappedByteBuffer b) {
-        try {
-            Class<?> unsafeClass = Class.forName("sun.misc.Unsafe");
-            Field f = unsafeClass.getDeclaredField("theUnsafe");
-            f.setAccessible(true);
-            Object unsafe = f.get(null);
-            Method clean = unsafeClass.getMethod("invokeCleaner", ByteBuffer.class);
-            clean.invoke(unsafe, b);
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            // no explicit unmap on this JDK: the mapping goes away when the buffer is collected
-        }
+        Unmapper.unmap(chunks, arena);
     }
 }
