@@ -1,0 +1,177 @@
+package org.sealift.agent.bench;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.sealift.agent.sim.SimBackend;
+import org.sealift.agent.sim.SimHostConfig;
+import org.sealift.agent.spi.HostIdentity;
+import org.sealift.agent.spi.HypervisorException;
+import org.sealift.protocol.handshake.Suite;
+import org.sealift.protocol.pki.AkEnrollment;
+import org.sealift.protocol.pki.Certificates;
+import org.sealift.protocol.pki.ClusterCa;
+import org.sealift.protocol.pki.Policy;
+import org.sealift.protocol.pki.VendorRoot;
+
+/**
+ * Simulated hosts on this machine for the engine benchmark and the engine's end-to-end tests: each host's hypervisor
+ * is its own process (started through {@link SimBackend}), enrolled as an operator would do it (cluster trust, the
+ * endorsed CSR carried to a CA made here, the AK certificate, a policy admitting every host's measurement).
+ */
+public final class SimCluster implements AutoCloseable {
+
+    private final Path root;
+    private final Path vendorDir;
+    private final Path memoryDir;
+    private final boolean diagnostics;
+    private final List<String> jvmOptions;
+    private final ClusterCa ca;
+    private final Map<String, SimBackend> hosts = new LinkedHashMap<>();
+    private long policySerial;
+
+    private SimCluster(Path root, boolean diagnostics, List<String> jvmOptions) throws IOException {
+        this.root = root;
+        this.vendorDir = root.resolve("vendor");
+        this.memoryDir = root.resolve("shm");
+        this.diagnostics = diagnostics;
+        this.jvmOptions = jvmOptions;
+        this.ca = ClusterCa.create("engine-cluster", Instant.now().minusSeconds(3600), Duration.ofDays(30));
+    }
+
+    /**
+     * Boots and enrolls {@code hostIds} under {@code root}.
+     *
+     * @param diagnostics start the hypervisors with test diagnostics (protected-memory digests for tests)
+     */
+    public static SimCluster start(Path root, boolean diagnostics, List<String> jvmOptions, String... hostIds)
+            throws Exception {
+        SimCluster c = new SimCluster(root, diagnostics, jvmOptions);
+        try {
+            for (String h : hostIds) {
+                c.boot(h);
+            }
+            c.ca.trustVendorRoot(VendorRoot.load(c.vendorDir).certificate());
+            for (String h : hostIds) {
+                c.enroll(h);
+            }
+            c.publishPolicy();
+        } catch (Exception | Error e) {
+            c.close();
+            throw e;
+        }
+        return c;
+    }
+
+    public static SimCluster start(Path root, boolean diagnostics, String... hostIds) throws Exception {
+        return start(root, diagnostics, SimHostConfig.DEFAULT_JVM_OPTIONS, hostIds);
+    }
+
+    public SimHostConfig config(String hostId) {
+        SimHostConfig c = SimHostConfig.of(hostId, root.resolve(hostId), vendorDir).withDiagnostics(diagnostics)
+                .withMemoryDir(memoryDir);
+        return c.withJvmOptions(jvmOptions);
+    }
+
+    /** Starts (or attaches to) the host's hypervisor process. */
+    public SimBackend boot(String hostId) throws HypervisorException {
+        SimBackend b = SimBackend.attachOrStart(config(hostId));
+        hosts.put(hostId, b);
+        return b;
+    }
+
+    /** A new agent connection to a running hypervisor (what an agent does after it restarted). */
+    public SimBackend reattach(String hostId) throws HypervisorException {
+        SimBackend old = hosts.get(hostId);
+        SimBackend b = SimBackend.attach(config(hostId).socket());
+        hosts.put(hostId, b);
+        if (old != null) {
+            old.close();
+        }
+        return b;
+    }
+
+    public SimBackend host(String hostId) {
+        SimBackend b = hosts.get(hostId);
+        if (b == null) {
+            throw new IllegalArgumentException("no host " + hostId + " in this cluster; hosts: " + hosts.keySet());
+        }
+        return b;
+    }
+
+    public Path stateDir(String hostId) {
+        return config(hostId).stateDir();
+    }
+
+    public ClusterCa ca() {
+        return ca;
+    }
+
+    private void enroll(String hostId) throws Exception {
+        SimBackend b = host(hostId);
+        b.installClusterTrust(ca.trust().toPem().getBytes(StandardCharsets.US_ASCII));
+        AkEnrollment e = AkEnrollment.fromPem(new String(b.createEnrollmentRequest(), StandardCharsets.US_ASCII));
+        X509Certificate ak = ca.issueAkCertificate(e, Instant.now(), Duration.ofDays(20));
+        b.installAttestationCertificate(Certificates.encodeChain(List.of(ak, ca.certificate())));
+    }
+
+    /** A new policy (next serial) admitting every host's measurement and any host receiving any VM. */
+    public void publishPolicy() throws Exception {
+        policySerial++;
+        Policy.Builder p = Policy.builder("engine-policy", policySerial)
+                .validity(Instant.now().minusSeconds(3600), Instant.now().plus(Duration.ofDays(1)))
+                .allowSuite(Suite.SMP1_X25519_ED25519_AES256GCM_SHA256.name()).allowReceive("*", "*");
+        for (SimBackend b : hosts.values()) {
+            HostIdentity id = b.identity();
+            p.allowMeasurement(id.measurement(), "sim " + id.hostId());
+        }
+        byte[] signed = ca.signPolicy(p.build()).encoded();
+        for (SimBackend b : hosts.values()) {
+            b.installPolicy(signed);
+        }
+    }
+
+    /** Kills the whole host (SIGKILL of its hypervisor): domains are lost, sealed decisions stay on its disk. */
+    public void crash(String hostId) throws HypervisorException {
+        SimBackend b = hosts.remove(hostId);
+        long pid = b.hypervisorPid();
+        b.close();
+        ProcessHandle.of(pid).ifPresent(h -> {
+            h.destroyForcibly();
+            h.onExit().join();
+        });
+    }
+
+    @Override
+    public void close() {
+        for (String h : new ArrayList<>(hosts.keySet())) {
+            try {
+                crash(h);
+            } catch (HypervisorException | RuntimeException e) {
+                // already gone
+            }
+        }
+        deleteTree(memoryDir);
+    }
+
+    static void deleteTree(Path p) {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(p)) {
+            s.sorted(Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (IOException e) {
+            // temporary files; the caller's directory is removed with them
+        }
+    }
+}

@@ -1,0 +1,81 @@
+package org.sealift.agent.engine;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sealift.agent.bench.SimCluster;
+import org.sealift.agent.sim.SimBackend;
+import org.sealift.agent.spi.DomainConfig;
+import org.sealift.agent.spi.DomainState;
+import org.sealift.agent.spi.MigrationState;
+import org.sealift.agent.spi.ProtectedProcessSpec;
+import org.sealift.agent.spi.WorkloadSpec;
+import org.sealift.model.MigrationMode;
+import org.sealift.model.MigrationOptions;
+import org.sealift.model.MigrationOutcome;
+import org.sealift.protocol.attest.AttestationRecord;
+import org.sealift.protocol.attest.Outcome;
+
+/** The engine on both ends between two simulated hypervisor processes. */
+class SecureEngineTest {
+
+    @TempDir
+    static Path dir;
+    static SimCluster cluster;
+    static SimBackend h1;
+    static SimBackend h2;
+    static int n;
+
+    @BeforeAll
+    static void start() throws Exception {
+        cluster = SimCluster.start(dir, true, "h1", "h2");
+        h1 = cluster.host("h1");
+        h2 = cluster.host("h2");
+    }
+
+    @AfterAll
+    static void stop() {
+        cluster.close();
+    }
+
+    @Test
+    void secureMigrationCommitsWithProtectedMemoryBitForBit() throws Exception {
+        DomainConfig c = new DomainConfig("e2e-" + (++n), 16, 2, List.of(ProtectedProcessSpec.of("vault", 1024, 1024)),
+                WorkloadSpec.idle(50).withNormal(1, 2000).withProtected(64, 500).withSecretMarker(11));
+        int src = h1.createDomain(c).domId();
+        h1.resume(src);
+        SimMigration m = new SimMigration(h1, h2, c, src, MigrationOptions.defaults(MigrationMode.SECURE)).run();
+        assertEquals(MigrationOutcome.COMMITTED, m.source.summary().outcome(), m.everything().toString());
+        assertEquals(MigrationOutcome.COMMITTED, m.destination.summary().outcome(), m.everything().toString());
+        assertNotNull(m.digestAtFreeze);
+        assertArrayEquals(m.digestAtFreeze, m.digestAtReady, "verified copy = what the source sealed last");
+        assertEquals(DomainState.RUNNING, h2.domainInfo(m.dstDom).state());
+        assertEquals(MigrationState.COMMITTED, m.source.decision().orElseThrow().state());
+        AttestationRecord rec = SimMigration.record(m.source);
+        assertEquals(Outcome.COMMITTED, rec.outcome());
+        assertTrue(m.source.summary().pagesProtected() >= 1024, "every protected page went sealed");
+        assertTrue(m.source.summary().downtimeNanos() > 0);
+        h2.destroyDomain(m.dstDom);
+    }
+
+    @Test
+    void plainMigrationOfAnUnprotectedVmCommits() throws Exception {
+        DomainConfig c = new DomainConfig("plain-" + (++n), 16, 1, List.of(),
+                WorkloadSpec.idle(50).withNormal(1, 2000));
+        int src = h1.createDomain(c).domId();
+        h1.resume(src);
+        SimMigration m = new SimMigration(h1, h2, c, src, MigrationOptions.defaults(MigrationMode.PLAIN)).run();
+        assertEquals(MigrationOutcome.COMMITTED, m.source.summary().outcome(), m.everything().toString());
+        assertEquals(MigrationOutcome.COMMITTED, m.destination.summary().outcome(), m.everything().toString());
+        assertEquals(DomainState.RUNNING, h2.domainInfo(m.dstDom).state());
+        h2.destroyDomain(m.dstDom);
+    }
+}
