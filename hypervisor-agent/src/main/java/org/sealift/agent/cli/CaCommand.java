@@ -423,8 +423,8 @@ public final class CaCommand {
             } catch (IOException e) {
                 line = null;
             }
+            out.println(); // the answer may come from a pipe, which echoes no newline
             if (line == null) {
-                out.println();
                 throw new UsageException("sealift ca fence: no confirmation (standard input is closed); run it in a"
                         + " terminal and type '" + expected + "', or pass --yes-i-understand");
             }
