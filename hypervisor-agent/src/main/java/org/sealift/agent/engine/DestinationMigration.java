@@ -60,8 +60,8 @@ public final class DestinationMigration {
     private final AtomicBoolean cleanedUp = new AtomicBoolean();
     private final AtomicBoolean started = new AtomicBoolean();
 
-    private InboundStream in;
-    private OutboundStream out;
+    private volatile InboundStream in;
+    private volatile OutboundStream out;
     private Watchdog watchdog;
     private DestinationSession session;
     private int domId = -1;
@@ -124,7 +124,7 @@ public final class DestinationMigration {
     void setup() throws IOException, ProtocolException, HypervisorException {
         phase(MigrationPhase.HANDSHAKE);
         boolean secure = mode == MigrationMode.SECURE;
-        watchdog = new Watchdog(ticker, "sealift-dst-watchdog", transport::close);
+        watchdog = new Watchdog(ticker, "sealift-dst-watchdog", this::deadlinePassed);
         watchdog.deadline("handshake deadline (" + engine.deadlines().handshake().toMillis() + " ms)",
                 engine.deadlines().handshake().toNanos());
         if (secure) {
@@ -428,6 +428,36 @@ public final class DestinationMigration {
             // the VM runs here already; the source gets DONE through the token path if the stream is gone
             anomalies.add("DONE could not be sent to the source: " + e.getMessage());
         }
+        drainAfterRelease();
+    }
+
+    /**
+     * Reads what the source still sends after RELEASE (only END is expected) so that a duplicated or injected
+     * control record is shown to the hypervisor, which refuses it, and recorded as an anomaly.
+     */
+    private void drainAfterRelease() {
+        long until = ticker.nanoTime() + engine.deadlines().handshake().toNanos();
+        try {
+            while (true) {
+                InboundStream.Frame f = in.next(Math.max(0, until - ticker.nanoTime()));
+                if (f == null || f.type() == RecordType.END) {
+                    return;
+                }
+                try {
+                    if (f.type() == RecordType.RELEASE) {
+                        session.onRelease(f.recordBytes());
+                    }
+                    anomalies.add("UNEXPECTED_RECORD: " + f + " after RELEASE");
+                } catch (HypervisorException e) {
+                    anomalies.add(e.protocolReason().map(Enum::name).orElse(e.reason().name()) + ": " + f
+                            + " after RELEASE refused by the hypervisor: " + e.getMessage());
+                } finally {
+                    f.release();
+                }
+            }
+        } catch (IOException | ProtocolException e) {
+            // the source's stream ended badly after the commit; nothing depends on it any more
+        }
     }
 
     private void sourceAborted(InboundStream.Frame f) throws HypervisorException {
@@ -528,6 +558,21 @@ public final class DestinationMigration {
         }
         emit(new MigrationEvent.Finished(migrationId, summary));
         return new MigrationResult(summary, Optional.ofNullable(failure), decision, attestation, false);
+    }
+
+    /**
+     * The watchdog fired: wake a wait for the peer so the run can abort and still send ABORT; only a writer stuck
+     * on a peer that stopped reading needs the transport closed under it.
+     */
+    private void deadlinePassed() {
+        InboundStream i = in;
+        OutboundStream o = out;
+        if (i != null) {
+            i.wake(watchdog.fired());
+        }
+        if (i == null || o == null || o.backlogged()) {
+            transport.close();
+        }
     }
 
     private void phase(MigrationPhase p) {

@@ -354,6 +354,14 @@ public final class InboundStream implements AutoCloseable {
         return skippedOptional;
     }
 
+    /**
+     * Makes the consumer's current or next wait fail with DEADLINE (after records already queued), without closing
+     * the transport: the engine can still send its ABORT on the other direction.
+     */
+    public void wake(String why) {
+        ready.add(new ProtocolException(Reason.DEADLINE, why + " passed"));
+    }
+
     /** Stops the reader; the transport itself is closed by its owner. */
     @Override
     public void close() {

@@ -250,6 +250,12 @@ public final class OutboundStream implements AutoCloseable {
         return bytesQueued.get() + (current == null ? 0 : current.position());
     }
 
+    /** True when produced records wait for the writer (a peer that stopped reading makes this stick). */
+    public boolean backlogged() {
+        return bytesWritten.get() < bytesQueued.get() || (current != null && current.position() > 0
+                && free.isEmpty());
+    }
+
     public long lastWriteNanos() {
         return lastWriteNanos;
     }

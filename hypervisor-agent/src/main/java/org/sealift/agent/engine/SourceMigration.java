@@ -64,8 +64,8 @@ public final class SourceMigration {
     private final AtomicBoolean started = new AtomicBoolean();
     private volatile boolean cancelRequested;
 
-    private OutboundStream out;
-    private InboundStream in;
+    private volatile OutboundStream out;
+    private volatile InboundStream in;
     private Watchdog watchdog;
     private GuestMemory memory;
     private ByteBuffer[] chunks;
@@ -172,7 +172,7 @@ public final class SourceMigration {
         vmName = info.name();
         pageCount = info.pageCount();
         vcpus = info.config().vcpus();
-        watchdog = new Watchdog(ticker, "sealift-src-watchdog", transport::close);
+        watchdog = new Watchdog(ticker, "sealift-src-watchdog", this::deadlinePassed);
         watchdog.deadline("handshake deadline (" + config.deadlines().handshake().toMillis() + " ms)",
                 config.deadlines().handshake().toNanos());
         boolean secure = options.mode() == MigrationMode.SECURE;
@@ -650,6 +650,21 @@ public final class SourceMigration {
     static String messageOf(Throwable e) {
         String m = e.getMessage();
         return m == null ? e.toString() : m;
+    }
+
+    /**
+     * The watchdog fired: wake a wait for the peer so the run can abort and still send ABORT; only a writer stuck
+     * on a peer that stopped reading needs the transport closed under it.
+     */
+    private void deadlinePassed() {
+        InboundStream i = in;
+        OutboundStream o = out;
+        if (i != null) {
+            i.wake(watchdog.fired());
+        }
+        if (i == null || o == null || o.backlogged()) {
+            transport.close();
+        }
     }
 
     private void phase(MigrationPhase p) {

@@ -52,14 +52,14 @@ class SecureEngineTest {
                 WorkloadSpec.idle(50).withNormal(1, 2000).withProtected(64, 500).withSecretMarker(11));
         int src = h1.createDomain(c).domId();
         h1.resume(src);
-        SimMigration m = new SimMigration(h1, h2, c, src, MigrationOptions.defaults(MigrationMode.SECURE)).run();
+        SimRun m = new SimRun(h1, h2, c, src, MigrationOptions.defaults(MigrationMode.SECURE)).run();
         assertEquals(MigrationOutcome.COMMITTED, m.source.summary().outcome(), m.everything().toString());
         assertEquals(MigrationOutcome.COMMITTED, m.destination.summary().outcome(), m.everything().toString());
         assertNotNull(m.digestAtFreeze);
         assertArrayEquals(m.digestAtFreeze, m.digestAtReady, "verified copy = what the source sealed last");
         assertEquals(DomainState.RUNNING, h2.domainInfo(m.dstDom).state());
         assertEquals(MigrationState.COMMITTED, m.source.decision().orElseThrow().state());
-        AttestationRecord rec = SimMigration.record(m.source);
+        AttestationRecord rec = SimRun.record(m.source);
         assertEquals(Outcome.COMMITTED, rec.outcome());
         assertTrue(m.source.summary().pagesProtected() >= 1024, "every protected page went sealed");
         assertTrue(m.source.summary().downtimeNanos() > 0);
@@ -72,7 +72,7 @@ class SecureEngineTest {
                 WorkloadSpec.idle(50).withNormal(1, 2000));
         int src = h1.createDomain(c).domId();
         h1.resume(src);
-        SimMigration m = new SimMigration(h1, h2, c, src, MigrationOptions.defaults(MigrationMode.PLAIN)).run();
+        SimRun m = new SimRun(h1, h2, c, src, MigrationOptions.defaults(MigrationMode.PLAIN)).run();
         assertEquals(MigrationOutcome.COMMITTED, m.source.summary().outcome(), m.everything().toString());
         assertEquals(MigrationOutcome.COMMITTED, m.destination.summary().outcome(), m.everything().toString());
         assertEquals(DomainState.RUNNING, h2.domainInfo(m.dstDom).state());

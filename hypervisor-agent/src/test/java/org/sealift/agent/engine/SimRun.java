@@ -22,34 +22,34 @@ import org.sealift.protocol.attest.AttestationRecord;
  * engines' results, the protected-memory digests at the source's freeze and at the destination's verification,
  * the domain ids, and the attestation records.
  */
-final class SimMigration {
+public final class SimRun {
 
-    final HypervisorBackend srcHost;
-    final HypervisorBackend dstHost;
-    final DomainConfig config;
-    final int srcDom;
-    MigrationOptions options;
-    EngineConfig engine = EngineConfig.DEFAULTS.withDeadlines(Deadlines.all(java.time.Duration.ofSeconds(20)));
-    StreamInterposer.Tamper tamper = StreamInterposer.Tamper.NONE;
-    BackendInterposer.Hook srcHook = (call, result) -> { };
-    BackendInterposer.Hook dstHook = (call, result) -> { };
+    public final HypervisorBackend srcHost;
+    public final HypervisorBackend dstHost;
+    public final DomainConfig config;
+    public final int srcDom;
+    public MigrationOptions options;
+    public EngineConfig engine = EngineConfig.DEFAULTS.withDeadlines(Deadlines.all(java.time.Duration.ofSeconds(20)));
+    public StreamInterposer.Tamper tamper = StreamInterposer.Tamper.NONE;
+    public BackendInterposer.Hook srcHook = (call, result) -> { };
+    public BackendInterposer.Hook dstHook = (call, result) -> { };
 
     // filled in by run()
-    BackendInterposer srcInterposer;
-    BackendInterposer dstInterposer;
-    StreamInterposer stream;
-    volatile SourceSession sourceSession;
-    volatile DestinationSession destinationSession;
-    volatile byte[] digestAtFreeze;
-    volatile byte[] digestAtReady;
-    final List<MigrationEvent> sourceEvents = new java.util.concurrent.CopyOnWriteArrayList<>();
-    MigrationResult source;
-    MigrationResult destination;
-    Throwable sourceCrash;
-    Throwable destinationCrash;
-    int dstDom = -1;
+    public BackendInterposer srcInterposer;
+    public BackendInterposer dstInterposer;
+    public StreamInterposer stream;
+    public volatile SourceSession sourceSession;
+    public volatile DestinationSession destinationSession;
+    public volatile byte[] digestAtFreeze;
+    public volatile byte[] digestAtReady;
+    public final List<MigrationEvent> sourceEvents = new java.util.concurrent.CopyOnWriteArrayList<>();
+    public MigrationResult source;
+    public MigrationResult destination;
+    public Throwable sourceCrash;
+    public Throwable destinationCrash;
+    public int dstDom = -1;
 
-    SimMigration(HypervisorBackend srcHost, HypervisorBackend dstHost, DomainConfig config, int srcDom,
+    public SimRun(HypervisorBackend srcHost, HypervisorBackend dstHost, DomainConfig config, int srcDom,
             MigrationOptions options) {
         this.srcHost = srcHost;
         this.dstHost = dstHost;
@@ -58,7 +58,7 @@ final class SimMigration {
         this.options = options;
     }
 
-    SimMigration run() throws Exception {
+    public SimRun run() throws Exception {
         boolean diagnostics = true;
         srcInterposer = new BackendInterposer(srcHost, (call, result) -> {
             if (result instanceof SourceSession s) {
@@ -110,13 +110,13 @@ final class SimMigration {
     }
 
     /** The record as the source's hypervisor proposed it (its own fields, the agent's statistics). */
-    static AttestationRecord record(MigrationResult r) throws Exception {
+    public static AttestationRecord record(MigrationResult r) throws Exception {
         SignedAttestation a = r.attestation().orElseThrow(
                 () -> new AssertionError("no attestation: " + r.summary().anomalies()));
         return AttestationRecord.fromCanonicalBytes(a.fields());
     }
 
-    List<String> everything() {
+    public List<String> everything() {
         List<String> out = new ArrayList<>();
         if (source != null) {
             out.add("source: " + source.summary().outcome() + " / " + source.summary().reason() + " "

@@ -1,0 +1,176 @@
+package org.sealift.agent.engine.attack;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.io.TempDir;
+import org.sealift.agent.bench.SimCluster;
+import org.sealift.agent.engine.Deadlines;
+import org.sealift.agent.engine.EngineConfig;
+import org.sealift.agent.engine.MigrationResult;
+import org.sealift.agent.engine.SimRun;
+import org.sealift.agent.sim.SimBackend;
+import org.sealift.agent.spi.DomainConfig;
+import org.sealift.agent.spi.DomainInfo;
+import org.sealift.agent.spi.DomainState;
+import org.sealift.agent.spi.HypervisorBackend;
+import org.sealift.agent.spi.HypervisorException;
+import org.sealift.agent.spi.ProtectedProcessSpec;
+import org.sealift.agent.spi.WorkloadSpec;
+import org.sealift.model.MigrationMode;
+import org.sealift.model.MigrationOptions;
+import org.sealift.protocol.ProtocolException.Reason;
+import org.sealift.protocol.attest.AnomalyKind;
+import org.sealift.protocol.attest.AttestationRecord;
+import org.sealift.protocol.attest.Outcome;
+
+/**
+ * Shared ground of the end-to-end attack suite: two simulated hosts (hypervisor processes with diagnostics, so a
+ * test can compare protected memory by digest), VMs with protected processes, and the checks every attack ends
+ * with (PROTOCOL.md threat → test matrix): it was detected, the hypervisor-signed record carries the outcome and
+ * reason, there are never two running copies, and a surviving complete copy runs with the memory the source sealed.
+ */
+abstract class AttackSuite {
+
+    @TempDir
+    static Path dir;
+    static SimCluster cluster;
+    static SimBackend h1;
+    static SimBackend h2;
+    static int vms;
+
+    /** Short deadlines so that stall tests finish; long enough for a 16 MiB migration on a loaded machine. */
+    static final EngineConfig SHORT = EngineConfig.DEFAULTS.withDeadlines(new Deadlines(Duration.ofSeconds(8),
+            Duration.ofSeconds(3), Duration.ofSeconds(3), Duration.ofSeconds(3)));
+
+    @BeforeAll
+    static void startHosts() throws Exception {
+        cluster = SimCluster.start(dir, true, "h1", "h2");
+        h1 = cluster.host("h1");
+        h2 = cluster.host("h2");
+    }
+
+    @AfterAll
+    static void stopHosts() {
+        cluster.close();
+    }
+
+    /** A 16 MiB VM with protected process "vault" (4 MiB at pfn 1024) whose contents stay still. */
+    static DomainConfig quietVm() {
+        return new DomainConfig("vm-" + (++vms), 16, 2, List.of(ProtectedProcessSpec.of("vault", 1024, 1024)),
+                WorkloadSpec.idle(50).withNormal(1, 1000).withSecretMarker(0x5ea1L));
+    }
+
+    /** Like {@link #quietVm} but the protected process keeps rewriting 64 of its pages (new versions each round). */
+    static DomainConfig busyVm() {
+        return new DomainConfig("vm-" + (++vms), 16, 2, List.of(ProtectedProcessSpec.of("vault", 1024, 1024)),
+                WorkloadSpec.idle(50).withNormal(1, 1000).withProtected(64, 5000).withSecretMarker(0x5ea1L));
+    }
+
+    /** Two protected processes, for attacks that move pages or contexts between them. */
+    static DomainConfig twoProcessVm() {
+        return new DomainConfig("vm-" + (++vms), 16, 2, List.of(ProtectedProcessSpec.of("vault", 1024, 512),
+                ProtectedProcessSpec.of("keys", 2048, 512)), WorkloadSpec.idle(50).withSecretMarker(0x5ea1L));
+    }
+
+    static int running(HypervisorBackend host, DomainConfig c) throws HypervisorException {
+        int id = host.createDomain(c).domId();
+        host.resume(id);
+        return id;
+    }
+
+    static SimRun secure(DomainConfig c) throws HypervisorException {
+        int src = running(h1, c);
+        SimRun r = new SimRun(h1, h2, c, src, MigrationOptions.defaults(MigrationMode.SECURE));
+        r.engine = SHORT;
+        return r;
+    }
+
+    static AttestationRecord record(MigrationResult r) throws Exception {
+        return SimRun.record(r);
+    }
+
+    /** Running copies of the VM on both hosts: a domain with its name in state RUNNING. */
+    static int runningCopies(String name) throws HypervisorException {
+        int n = 0;
+        for (HypervisorBackend h : List.of(h1, h2)) {
+            for (DomainInfo d : h.listDomains()) {
+                if (d.name().equals(name) && d.state() == DomainState.RUNNING) {
+                    n++;
+                }
+            }
+        }
+        return n;
+    }
+
+    /**
+     * The checks after an attack that the destination detected before READY/RELEASE: both hypervisors recorded the
+     * destination's abort with {@code reason}; the VM runs again at the source only, with the protected memory it had.
+     */
+    static void assertAbortedByDestination(SimRun m, Reason reason) throws Exception {
+        String all = m.everything().toString();
+        assertNotNull(m.source, all);
+        assertNotNull(m.destination, all);
+        AttestationRecord dst = record(m.destination);
+        assertEquals(Outcome.ABORTED_BY_DESTINATION, dst.outcome(), all + " / " + dst);
+        assertEquals(reason.name(), dst.reasonName(), all + " / " + dst);
+        AttestationRecord src = record(m.source);
+        assertEquals(Outcome.ABORTED_BY_DESTINATION, src.outcome(), all + " / " + src);
+        assertEquals(DomainState.RUNNING, h1.domainInfo(m.srcDom).state(), "the VM runs again at the source");
+        assertEquals(1, runningCopies(m.config.name()), "exactly one running copy");
+        assertTrue(m.dstDom < 0 || h2.domainInfo(m.dstDom).state() != DomainState.RUNNING);
+    }
+
+    /** The source gave up (before RELEASE) with {@code reason} in its signed record; the VM runs at the source only. */
+    static void assertAbortedBySource(SimRun m, Reason reason) throws Exception {
+        String all = m.everything().toString();
+        AttestationRecord src = record(m.source);
+        assertEquals(Outcome.ABORTED_BY_SOURCE, src.outcome(), all + " / " + src);
+        assertEquals(reason.name(), src.reasonName(), all + " / " + src);
+        assertEquals(DomainState.RUNNING, h1.domainInfo(m.srcDom).state(), "the VM runs again at the source");
+        assertEquals(1, runningCopies(m.config.name()), "exactly one running copy");
+    }
+
+    /** Committed: the destination runs the VM, its verified copy is what the source sealed last. */
+    static void assertCommittedIntact(SimRun m) throws Exception {
+        String all = m.everything().toString();
+        assertEquals(Outcome.COMMITTED, record(m.source).outcome(), all);
+        assertEquals(Outcome.COMMITTED, record(m.destination).outcome(), all);
+        assertEquals(DomainState.RUNNING, h2.domainInfo(m.dstDom).state(), all);
+        assertEquals(1, runningCopies(m.config.name()), "exactly one running copy");
+        assertNotNull(m.digestAtFreeze, all);
+        assertArrayEquals(m.digestAtFreeze, m.digestAtReady, "verified copy = what the source sealed last");
+    }
+
+    static long anomalies(AttestationRecord r, AnomalyKind k) {
+        var a = r.anomalies().get(k);
+        return a == null ? 0 : a.count();
+    }
+
+    static String describe(Map<AnomalyKind, ?> m) {
+        return new ArrayList<>(m.entrySet()).toString();
+    }
+
+    /** Removes both copies so that VM names never pile up across tests. */
+    static void cleanup(SimRun m) {
+        for (int[] d : new int[][] {{1, m.srcDom}, {2, m.dstDom}}) {
+            if (d[1] < 0) {
+                continue;
+            }
+            try {
+                (d[0] == 1 ? h1 : h2).destroyDomain(d[1]);
+            } catch (HypervisorException e) {
+                // already gone or refused (a test asserts the states it cares about)
+            }
+        }
+    }
+}
