@@ -85,6 +85,27 @@ public final class SecretMarker {
         return -1;
     }
 
+    /** Index (relative to its position) of the first occurrence in the remaining bytes of {@code buf}, or -1. */
+    public int indexIn(ByteBuffer buf) {
+        int base = buf.position();
+        int end = buf.limit();
+        byte first = masked[0];
+        byte firstPad = pad[0];
+        outer:
+        for (int i = base; i <= end - LENGTH; i++) {
+            if ((byte) (buf.get(i) ^ firstPad) != first) {
+                continue;
+            }
+            for (int k = 1; k < LENGTH; k++) {
+                if ((byte) (buf.get(i + k) ^ pad[k]) != masked[k]) {
+                    continue outer;
+                }
+            }
+            return i - base;
+        }
+        return -1;
+    }
+
     /** True if the marker occurs in the remaining bytes of {@code buf} (position unchanged). */
     public boolean occursIn(ByteBuffer buf) {
         ByteBuffer b = buf.duplicate();

@@ -75,7 +75,12 @@ final class Hardware implements AutoCloseable {
         Files.createDirectories(dir);
         restrict(dir, "rwx------");
         FileChannel ch = FileChannel.open(dir.resolve(LOCK), StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-        FileLock l = ch.tryLock();
+        FileLock l;
+        try {
+            l = ch.tryLock();
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            l = null; // this very process holds it already
+        }
         if (l == null) {
             ch.close();
             throw new IOException("another hypervisor already runs on " + dir

@@ -1256,6 +1256,9 @@ final class Migrations {
                 switch (t.kind()) {
                     case RELEASE -> {
                         requireRole(r, MigrationRole.DESTINATION, t);
+                        if (r.inDoubt) {
+                            throw doubt(r); // its record may be older than the truth: no resume on its word
+                        }
                         try {
                             verifyToken(t, TokenKind.RELEASE, r, true);
                         } catch (ProtocolException e) {
