@@ -63,6 +63,8 @@ public final class SourceMigration {
     private final AtomicBoolean cleanedUp = new AtomicBoolean();
     private final AtomicBoolean started = new AtomicBoolean();
     private volatile boolean cancelRequested;
+    private final Object cancelLock = new Object();
+    private boolean releasing;
 
     private volatile OutboundStream out;
     private volatile InboundStream in;
@@ -142,11 +144,23 @@ public final class SourceMigration {
      * refused with that reason, because the destination may already run the VM.
      */
     public boolean cancel() {
-        if (released) {
-            return false;
+        synchronized (cancelLock) {
+            if (releasing) {
+                return false;
+            }
+            cancelRequested = true;
+            return true;
         }
-        cancelRequested = true;
-        return true;
+    }
+
+    /** From here on a cancel is refused: the hypervisor is asked to record RELEASE. */
+    private void commitToRelease() throws Cancelled {
+        synchronized (cancelLock) {
+            if (cancelRequested) {
+                throw new Cancelled();
+            }
+            releasing = true;
+        }
     }
 
     private void checkCancel() throws Cancelled {
@@ -398,7 +412,7 @@ public final class SourceMigration {
             if (answer.type() == RecordType.ABORT) {
                 throw new DestinationAborted(answer.recordBytes());
             }
-            checkCancel();
+            commitToRelease();
             ProtocolMessage release = session.release(answer.recordBytes());
             released = true;
             watchdog.clearDeadline();
@@ -418,6 +432,7 @@ public final class SourceMigration {
             session.onDone(done.recordBytes());
             out.end();
         } else {
+            commitToRelease();
             out.end();
             phase(MigrationPhase.RELEASED);
             // the destination ends its stream once it has resumed the VM

@@ -48,6 +48,8 @@ public final class SimRun {
     public Throwable sourceCrash;
     public Throwable destinationCrash;
     public int dstDom = -1;
+    /** The source engine, once {@link #run()} created it (tests cancel through it). */
+    public volatile SourceMigration sourceMigration;
 
     public SimRun(HypervisorBackend srcHost, HypervisorBackend dstHost, DomainConfig config, int srcDom,
             MigrationOptions options) {
@@ -89,6 +91,7 @@ public final class SimRun {
                 options.mode(), engine, List.of());
         SourceMigration s = new SourceMigration(srcInterposer.backend(), srcDom, Optional.empty(), a[0], options,
                 engine, List.of(sourceEvents::add));
+        sourceMigration = s;
         CompletableFuture<MigrationResult> dr = CompletableFuture.supplyAsync(d::run);
         try {
             source = s.run();
