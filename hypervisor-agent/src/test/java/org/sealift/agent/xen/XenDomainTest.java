@@ -1,0 +1,172 @@
+package org.sealift.agent.xen;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sealift.agent.spi.DomainConfig;
+import org.sealift.agent.spi.DomainInfo;
+import org.sealift.agent.spi.DomainState;
+import org.sealift.agent.spi.HypervisorException;
+import org.sealift.agent.spi.HypervisorException.Reason;
+import org.sealift.agent.spi.PfnRange;
+import org.sealift.agent.spi.PlainMigration;
+import org.sealift.agent.spi.ProtectedProcessSpec;
+import org.sealift.agent.spi.WorkloadSpec;
+
+/** Domain lifecycle through XenBackend, JNA, the shim and fakexen, and how shim errors reach Java. */
+class XenDomainTest {
+
+    private static final int EBUSY = 16;
+
+    @TempDir
+    Path tmp;
+    private FakeXen host;
+    private XenBackend xen;
+
+    @BeforeEach
+    void open() throws Exception {
+        host = FakeXen.init(tmp.resolve("host"), FakeXen.UNPATCHED);
+        xen = host.open();
+    }
+
+    @AfterEach
+    void close() {
+        xen.close();
+    }
+
+    private static DomainConfig config(String name) {
+        return new DomainConfig(name, 16, 2, List.of(), WorkloadSpec.idle(0));
+    }
+
+    @Test
+    void aCreatedDomainIsPausedAndReportsItsConfiguration() throws Exception {
+        DomainInfo d = xen.createDomain(config("web-1"));
+        assertTrue(d.domId() > 0, "a guest, not dom0: " + d.domId());
+        assertEquals("web-1", d.name());
+        assertEquals(16, d.config().memoryMiB());
+        assertEquals(16 * 256, d.pageCount());
+        assertEquals(2, d.config().vcpus());
+        assertEquals(DomainState.PAUSED, d.state());
+        assertFalse(d.dirtyLogging());
+        assertEquals(d.domId(), xen.domainByName("web-1").domId());
+        assertEquals(List.of(d.domId()), xen.listDomains().stream().map(DomainInfo::domId).toList(),
+                "only the guest: dom0 runs the agent and is not listed");
+    }
+
+    @Test
+    void pauseFreezesTheGuestAndResumeLetsItRun() throws Exception {
+        int dom = xen.createDomain(config("runner")).domId();
+        assertEquals(EBUSY, -host.guestWrite(dom, 0, new byte[] {1}), "a created domain does not run");
+        xen.resume(dom);
+        assertEquals(DomainState.RUNNING, xen.domainInfo(dom).state());
+        assertEquals(0, host.guestWrite(dom, 0, new byte[] {1}));
+        xen.resume(dom); // resuming a running domain changes nothing
+        assertEquals(DomainState.RUNNING, xen.domainInfo(dom).state());
+        xen.pause(dom);
+        xen.pause(dom); // a second pause does not nest: one resume runs it again
+        assertEquals(DomainState.PAUSED, xen.domainInfo(dom).state());
+        assertEquals(EBUSY, -host.guestWrite(dom, 0, new byte[] {2}), "paused: the guest no longer writes memory");
+        xen.resume(dom);
+        assertEquals(DomainState.RUNNING, xen.domainInfo(dom).state());
+    }
+
+    @Test
+    void destroyRemovesTheDomainAndLaterCallsCarryTheShimsMessage() throws Exception {
+        int dom = xen.createDomain(config("gone")).domId();
+        xen.destroyDomain(dom);
+        XenException e = assertThrows(XenException.class, () -> xen.domainInfo(dom));
+        assertEquals(Reason.NOT_FOUND, e.reason());
+        assertEquals(3, e.errno(), "ESRCH");
+        assertEquals("slx_domain_info_get", e.function());
+        assertTrue(e.getMessage().contains("domain " + dom) && e.getMessage().contains("(ESRCH)")
+                && e.getMessage().contains("xl list"), e.getMessage());
+        XenException again = assertThrows(XenException.class, () -> xen.destroyDomain(dom));
+        assertEquals(Reason.NOT_FOUND, again.reason());
+        assertTrue(xen.listDomains().isEmpty());
+        HypervisorException byName = assertThrows(HypervisorException.class, () -> xen.domainByName("gone"));
+        assertEquals(Reason.NOT_FOUND, byName.reason());
+    }
+
+    @Test
+    void domainZeroIsNeitherDestroyedNorMigrated() throws Exception {
+        XenException e = assertThrows(XenException.class, () -> xen.destroyDomain(0));
+        assertEquals(Reason.REFUSED, e.reason());
+        assertTrue(e.getMessage().contains("refusing to destroy domain 0"), e.getMessage());
+        assertEquals(Reason.REFUSED, assertThrows(HypervisorException.class, () -> xen.beginPlainMigration(0))
+                .reason());
+    }
+
+    @Test
+    void aSecondDomainWithTheSameNameIsRefused() throws Exception {
+        int first = xen.createDomain(config("twin")).domId();
+        HypervisorException e = assertThrows(HypervisorException.class, () -> xen.createDomain(config("twin")));
+        assertEquals(Reason.ALREADY_EXISTS, e.reason());
+        assertTrue(e.getMessage().contains("domain " + first), e.getMessage());
+    }
+
+    @Test
+    void protectedProcessesCannotBeCreatedThroughTheShim() {
+        DomainConfig c = new DomainConfig("vaulted", 16, 1,
+                List.of(new ProtectedProcessSpec("vault", List.of(new PfnRange(100, 16)))), WorkloadSpec.idle(0));
+        HypervisorException e = assertThrows(HypervisorException.class, () -> xen.createDomain(c));
+        assertEquals(Reason.REFUSED, e.reason());
+        assertTrue(e.getMessage().contains("vault") && e.getMessage().contains("protection module"), e.getMessage());
+    }
+
+    @Test
+    void aShimErrorKeepsXensOwnExplanation() throws Exception {
+        int dom = xen.createDomain(config("twice")).domId();
+        xen.enableDirtyLogging(dom);
+        XenException e = assertThrows(XenException.class, () -> xen.enableDirtyLogging(dom));
+        assertEquals(22, e.errno(), "EINVAL");
+        assertEquals(Reason.INVALID_ARGUMENT, e.reason());
+        assertTrue(e.getMessage().contains("enabling log-dirty mode of domain " + dom), e.getMessage());
+        assertTrue(e.getMessage().contains("disable it first"), "the shim's fix: " + e.getMessage());
+        assertTrue(e.getMessage().contains("[xen said:"), "what the Xen library logged: " + e.getMessage());
+    }
+
+    @Test
+    void thePlainMigrationLockIsHeldOnceAndACommittedSourceNeverResumes() throws Exception {
+        int dom = xen.createDomain(config("mover")).domId();
+        PlainMigration m = xen.beginPlainMigration(dom);
+        assertEquals(m.id(), xen.domainInfo(dom).migration().orElseThrow());
+        assertEquals(Reason.LOCKED, assertThrows(HypervisorException.class, () -> xen.beginPlainMigration(dom))
+                .reason());
+        assertEquals(Reason.LOCKED, assertThrows(HypervisorException.class, () -> xen.destroyDomain(dom)).reason());
+        assertEquals(1, xen.decisions().size());
+        m.finish(true);
+        assertEquals(DomainState.MIGRATED_AWAY, xen.domainInfo(dom).state());
+        HypervisorException e = assertThrows(HypervisorException.class, () -> xen.resume(dom));
+        assertEquals(Reason.REFUSED, e.reason());
+        assertTrue(e.getMessage().contains("two copies"), e.getMessage());
+        assertEquals(EBUSY, -host.guestWrite(dom, 0, new byte[] {1}), "still paused");
+        assertEquals(Reason.NOT_FOUND, assertThrows(HypervisorException.class, () -> m.finish(true)).reason());
+        xen.destroyDomain(dom);
+        assertTrue(xen.listDomains().isEmpty());
+    }
+
+    @Test
+    void anAbortedPlainMigrationLeavesTheVmFreeToResume() throws Exception {
+        int dom = xen.createDomain(config("stayer")).domId();
+        xen.beginPlainMigration(dom).finish(false);
+        xen.resume(dom);
+        assertEquals(DomainState.RUNNING, xen.domainInfo(dom).state());
+        xen.beginPlainMigration(dom); // the lock was released
+    }
+
+    @Test
+    void aClosedBackendRefusesCalls() throws Exception {
+        xen.close();
+        HypervisorException e = assertThrows(HypervisorException.class, () -> xen.listDomains());
+        assertEquals(Reason.UNAVAILABLE, e.reason());
+        xen.close(); // idempotent
+    }
+}
