@@ -617,7 +617,7 @@ public final class SimBackend implements HypervisorBackend {
 
         @Override
         public SealedAcceptance acceptSealed(ByteBuffer records) throws HypervisorException {
-            return call(SimOp.DST_ACCEPT_SEALED, f -> f.i64(handle).bytes(records),
+            return call(SimOp.DST_ACCEPT_SEALED, f -> f.reserve(records.remaining() + 16).i64(handle).bytes(records),
                     f -> new SealedAcceptance(f.i32(), f.i32()));
         }
 

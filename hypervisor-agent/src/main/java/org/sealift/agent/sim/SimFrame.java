@@ -55,6 +55,21 @@ public final class SimFrame {
 
     // ---- writing ----
 
+    /** Makes room for {@code n} more bytes at once (large payloads: one allocation instead of repeated doubling). */
+    public SimFrame reserve(int n) {
+        if (buf.remaining() < n) {
+            long cap = (long) buf.position() + n;
+            if (cap > MAX_FRAME + 4) {
+                throw new IllegalStateException("frame would exceed " + MAX_FRAME + " bytes");
+            }
+            ByteBuffer b = ByteBuffer.allocate((int) cap);
+            buf.flip();
+            b.put(buf);
+            buf = b;
+        }
+        return this;
+    }
+
     public SimFrame u8(int v) {
         ensure(1);
         buf.put((byte) v);

@@ -197,7 +197,9 @@ final class HypervisorServer implements AutoCloseable {
             case SRC_SEAL_PAGES -> {
                 long h = in.i64();
                 long[] pfns = in.longs();
-                SimCodec.batch(out, m.sealPages(h, pfns, 0, pfns.length));
+                var batch = m.sealPages(h, pfns, 0, pfns.length);
+                out.reserve(batch.byteLength() + 32 * batch.count() + 64);
+                SimCodec.batch(out, batch);
             }
             case SRC_SEAL_VCPUS -> SimCodec.batch(out, m.sealVcpus(in.i64()));
             case SRC_MANIFEST -> SimCodec.message(out, m.manifest(in.i64()));

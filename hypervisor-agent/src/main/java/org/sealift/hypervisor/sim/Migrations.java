@@ -110,6 +110,8 @@ final class Migrations {
         MigrationRecord rec;
         HandshakeResult session;
         ProtectedPageStore store;
+        /** Opens pages a second time for staging: the store releases its plaintext only after verification. */
+        Opener opener;
         ControlSender sender;
         ControlReceiver receiver;
         long readyDeadline = Long.MAX_VALUE;
@@ -736,6 +738,7 @@ final class Migrations {
             }
             run.session = res;
             run.store = new ProtectedPageStore(new Opener(res.keys().sealingKey(), res.migrationId(), res.vmId()));
+            run.opener = new Opener(res.keys().sealingKey(), res.migrationId(), res.vmId());
             run.sender = new ControlSender(res.keys().controlKey(Role.DESTINATION), Role.DESTINATION,
                     res.migrationId());
             run.receiver = new ControlReceiver(res.keys().controlKey(Role.SOURCE), Role.SOURCE, res.migrationId());
@@ -775,7 +778,10 @@ final class Migrations {
                             + blob.target() + ", which is not a protected page of VM " + run.domain.config.name());
                 }
                 switch (run.store.accept(blob)) {
-                    case STORED -> accepted++;
+                    case STORED -> {
+                        accepted++;
+                        stage(run, blob);
+                    }
                     case DUPLICATE -> { }
                     case STALE_DROPPED -> stale++;
                 }
@@ -797,6 +803,37 @@ final class Migrations {
             }
         }
         return new SealedAcceptance(accepted, stale);
+    }
+
+    /**
+     * Copies an authenticated page into its (not running) process as it arrives, so that only verification, not the
+     * copying, falls into the downtime. Nothing runs before the MANIFEST verified it; on failure it is zeroized.
+     */
+    private static void stage(DestinationRun run, SealedBlob blob) {
+        Domain d = run.domain;
+        if (blob.kind() != org.sealift.protocol.seal.SealKind.PAGE) {
+            return; // contexts are few: installed from the store after verification
+        }
+        ProtectedProcess p = d.ownerOf(blob.target());
+        if (p == null || p.processId != blob.processId()) {
+            return; // the MANIFEST check reports it
+        }
+        d.life.readLock().lock();
+        try {
+            if (!d.destroyed()) {
+                byte[] plain = new byte[Domain.PAGE];
+                try {
+                    run.opener.open(blob, plain, 0);
+                    p.stage(d.indexInOwner(blob.target()), plain, blob.version());
+                } catch (ProtocolException e) {
+                    // cannot happen for a record the store just authenticated; verification would catch it anyway
+                } finally {
+                    Arrays.fill(plain, (byte) 0);
+                }
+            }
+        } finally {
+            d.life.readLock().unlock();
+        }
     }
 
     ProtocolMessage onManifest(long handle, byte[] manifestRecord) throws HypervisorException {
@@ -879,7 +916,11 @@ final class Migrations {
         }
     }
 
-    /** Installs the verified plaintext, keys and contexts into the incoming VM and drops the store's copies. */
+    /**
+     * Completes the verified copy: keys, contexts, and any page whose staged version is not the manifest's (staging
+     * raced with a newer arrival); then drops the store's plaintext and re-encrypts the OS view in the background
+     * (the guest does not run before RELEASE, and the view never holds plaintext meanwhile).
+     */
     private static void install(DestinationRun run, Manifest m) {
         Domain d = run.domain;
         d.life.readLock().lock();
@@ -890,9 +931,11 @@ final class Migrations {
                 p.setKey(key);
                 Arrays.fill(key, (byte) 0);
                 for (int i = 0; i < e.pageCount(); i++) {
-                    byte[] page = run.store.page(e.pfn(i));
-                    p.install(i, ByteBuffer.wrap(page), e.pageVersion(i), d.ram);
-                    Arrays.fill(page, (byte) 0);
+                    if (p.version(i) != e.pageVersion(i)) {
+                        byte[] page = run.store.page(e.pfn(i));
+                        p.install(i, ByteBuffer.wrap(page), e.pageVersion(i), null);
+                        Arrays.fill(page, (byte) 0);
+                    }
                 }
                 for (int c = 0; c < e.contextCount(); c++) {
                     byte[] ctx = run.store.context(e.processId(), e.vcpuId(c));
@@ -904,6 +947,22 @@ final class Migrations {
             d.life.readLock().unlock();
         }
         run.store.destroy();
+        Thread publish = new Thread(() -> {
+            d.life.readLock().lock();
+            try {
+                if (!d.destroyed()) {
+                    for (ProtectedProcess p : d.processes) {
+                        if (!p.zeroized()) {
+                            p.publishAll(d.ram);
+                        }
+                    }
+                }
+            } finally {
+                d.life.readLock().unlock();
+            }
+        }, "dom" + d.domId + "-publish-os-view");
+        publish.setDaemon(true);
+        publish.start();
     }
 
     ProtocolMessage onRelease(long handle, byte[] releaseRecord) throws HypervisorException {

@@ -102,6 +102,19 @@ final class ProtectedProcess {
     }
 
     /**
+     * Stages a received page at the destination (the VM is not running): plaintext and version, without publishing
+     * the OS view. An older version than the one staged is ignored, so concurrent arrivals cannot go backwards.
+     */
+    void stage(int index, byte[] content, long version) {
+        synchronized (lockFor(index)) {
+            if (Long.compareUnsigned(version, versions[index]) > 0) {
+                plainPage(index).put(content, 0, PAGE);
+                versions[index] = version;
+            }
+        }
+    }
+
+    /**
      * The process writes {@code value} at {@code offset} of page {@code index}: the write tracking bumps the version
      * (whatever dom0 does to the dirty bitmap) and the OS view gets the new ciphertext.
      */

@@ -51,6 +51,8 @@ import org.slf4j.LoggerFactory;
 public final class SimHypervisor implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(SimHypervisor.class);
+    /** A process's plaintext is one off-heap buffer (at most 2 GiB). */
+    static final long MAX_PROCESS_PAGES = (Integer.MAX_VALUE / Domain.PAGE);
 
     final String hostId;
     final Hardware hardware;
@@ -290,6 +292,13 @@ public final class SimHypervisor implements AutoCloseable {
 
     /** Creates a domain; an INCOMING one stays empty until a migration fills it. */
     Domain newDomain(DomainConfig config, boolean populate, DomainState initial) throws HypervisorException {
+        for (ProtectedProcessSpec p : config.protectedProcesses()) {
+            if (p.pageCount() > MAX_PROCESS_PAGES) {
+                throw err(Reason.INVALID_ARGUMENT, "protected process " + p.name() + " of VM " + config.name()
+                        + " has " + p.pageCount() + " pages; the simulator protects at most " + MAX_PROCESS_PAGES
+                        + " pages (2 GiB) per process: split it into several processes");
+            }
+        }
         synchronized (this) {
             for (Domain d : domains.values()) {
                 if (d.config.name().equals(config.name())) {
