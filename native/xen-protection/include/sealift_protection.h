@@ -210,6 +210,9 @@ uint64_t sp_source_sealings(struct sp_domain *d);
  * the page changed without sp_page_written (a write-tracking bug). */
 uint64_t sp_source_tracking_misses(struct sp_domain *d);
 int sp_source_frozen(struct sp_domain *d);
+/* The manifest digest (docs/protocol.md §6.2) once the MANIFEST is sealed:
+ * the commit tokens (READY, RELEASE, ...) are signed over it. -EPERM before. */
+int sp_source_manifest_digest(struct sp_domain *d, uint8_t digest[SP_DIGEST_LEN]);
 /* The control sequence the next source control record (RELEASE/ABORT) uses. */
 uint64_t sp_source_next_control_sequence(struct sp_domain *d);
 

@@ -595,6 +595,18 @@ int sp_source_frozen(struct sp_domain *d)
     return f;
 }
 
+int sp_source_manifest_digest(struct sp_domain *d, uint8_t digest[SP_DIGEST_LEN])
+{
+    sp_lock(&d->lock);
+    int rc = 0;
+    if (d->role != SP_ROLE_SOURCE || !d->frozen)
+        rc = sp_fail(d, -EPERM, SP_REFUSED, "domain %u has no sealed MANIFEST yet", d->domid);
+    else
+        memcpy(digest, d->frozen_digest, SP_DIGEST_LEN);
+    sp_unlock(&d->lock);
+    return rc;
+}
+
 uint64_t sp_source_next_control_sequence(struct sp_domain *d)
 {
     sp_lock(&d->lock);
