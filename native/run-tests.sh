@@ -6,7 +6,7 @@ cd "$(dirname "$0")" || exit 2
 total_passed=0
 total_failed=0
 mkdir -p build
-for suite in fakexen xen-shim guest; do
+for suite in fakexen xen-shim guest xen-protection; do
     log=build/test-$suite.log
     echo "== $suite"
     make -s --no-print-directory -C "$suite" test >"$log" 2>&1
