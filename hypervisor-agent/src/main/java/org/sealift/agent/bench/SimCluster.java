@@ -21,6 +21,7 @@ import org.sealift.protocol.handshake.Suite;
 import org.sealift.protocol.pki.AkEnrollment;
 import org.sealift.protocol.pki.Certificates;
 import org.sealift.protocol.pki.ClusterCa;
+import org.sealift.protocol.pki.FenceBundle;
 import org.sealift.protocol.pki.Policy;
 import org.sealift.protocol.pki.VendorRoot;
 
@@ -39,6 +40,7 @@ public final class SimCluster implements AutoCloseable {
     private final ClusterCa ca;
     private final Map<String, SimBackend> hosts = new LinkedHashMap<>();
     private long policySerial;
+    private Policy currentPolicy;
 
     private SimCluster(Path root, boolean diagnostics, List<String> jvmOptions) throws IOException {
         this.root = root;
@@ -135,10 +137,22 @@ public final class SimCluster implements AutoCloseable {
             HostIdentity id = b.identity();
             p.allowMeasurement(id.measurement(), "sim " + id.hostId());
         }
-        byte[] signed = ca.signPolicy(p.build()).encoded();
+        currentPolicy = p.build();
+        byte[] signed = ca.signPolicy(currentPolicy).encoded();
         for (SimBackend b : hosts.values()) {
             b.installPolicy(signed);
         }
+    }
+
+    /**
+     * An operator's fence for a migration whose peer host is lost for good: the CA signs it together with the next
+     * policy, which revokes the lost host's AK (PROTOCOL.md: a trusted override outside G5). Returns {fence, policy}.
+     */
+    public byte[][] fence(byte[] migrationId, byte[] manifestDigest, byte[] lostAkFingerprint) {
+        FenceBundle b = ca.issueFence(migrationId, manifestDigest, lostAkFingerprint, currentPolicy);
+        currentPolicy = b.policy().unverifiedPolicy(); // signed by our own CA just now
+        policySerial++;
+        return new byte[][] {b.fence().encoded(), b.policy().encoded()};
     }
 
     /** Kills the whole host (SIGKILL of its hypervisor): domains are lost, sealed decisions stay on its disk. */

@@ -79,6 +79,7 @@ public final class DestinationMigration {
     private String migrationId = "";
     private boolean resumed;
     private boolean readySent;
+    private long readyAtNanos;
     private boolean manifestSeen;
     private long startNanos;
     private MigrationOutcome outcome;
@@ -403,6 +404,7 @@ public final class DestinationMigration {
         writeMessage(ready);
         out.push();
         readySent = true;
+        readyAtNanos = ticker.nanoTime();
         watchdog.deadline("no RELEASE within the READY deadline ("
                 + engine.deadlines().destinationAfterReady().toMillis() + " ms)",
                 engine.deadlines().destinationAfterReady().toNanos());
@@ -487,6 +489,15 @@ public final class DestinationMigration {
             anomalies.add(r + ": " + detail);
             return;
         }
+        if (readySent && fired == null && session != null) {
+            if (awaitDecisionOutOfBand(r + ": " + detail)) {
+                return;
+            }
+            detail = "no RELEASE, ABORT or fence within the READY deadline after the stream was lost (" + r + ": "
+                    + detail + ")";
+            r = Reason.DEADLINE;
+            failure = r;
+        }
         boolean handshake = phase == MigrationPhase.HANDSHAKE;
         outcome = handshake ? MigrationOutcome.REJECTED : MigrationOutcome.ABORTED_BY_DESTINATION;
         reason = r + ": " + detail;
@@ -513,6 +524,44 @@ public final class DestinationMigration {
                 anomalies.add("the incoming domain " + domId + " was not destroyed: " + he.getMessage());
             }
         }
+    }
+
+    /**
+     * The stream broke after READY: this host holds a complete verified copy, and the source may have released it.
+     * Instead of giving the copy up at once, wait until the READY deadline for the decision to arrive another way
+     * (an operator imports the source's RELEASE or ABORT token, or a fence). True if it was decided meanwhile.
+     */
+    private boolean awaitDecisionOutOfBand(String why) {
+        anomalies.add("stream lost after READY (" + why + "); waiting for RELEASE/ABORT token or fence until the"
+                + " READY deadline");
+        long until = readyAtNanos + engine.deadlines().destinationAfterReady().toNanos();
+        while (ticker.nanoTime() < until) {
+            try {
+                MigrationDecision d = session.decision();
+                switch (d.state()) {
+                    case RESUMING, COMMITTED, FENCED -> {
+                        resumed = true;
+                        outcome = MigrationOutcome.COMMITTED;
+                        failure = null;
+                        reason = d.state() == org.sealift.agent.spi.MigrationState.FENCED
+                                ? "fenced by an operator: " + d.detail() : "completed through the token path";
+                        return true;
+                    }
+                    case ABORTED_BY_SOURCE, ABORTED_BY_DESTINATION -> {
+                        outcome = d.state() == org.sealift.agent.spi.MigrationState.ABORTED_BY_SOURCE
+                                ? MigrationOutcome.ABORTED_BY_SOURCE : MigrationOutcome.ABORTED_BY_DESTINATION;
+                        reason = d.detail();
+                        return true;
+                    }
+                    default -> ticker.sleepNanos(50_000_000L);
+                }
+            } catch (HypervisorException e) {
+                anomalies.add("cannot read the decision while waiting: " + e.getMessage());
+                return false;
+            }
+        }
+        failure = Reason.DEADLINE;
+        return false;
     }
 
     /** Releases everything exactly once. */

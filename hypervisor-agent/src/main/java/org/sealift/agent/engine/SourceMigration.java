@@ -420,9 +420,11 @@ public final class SourceMigration {
             writeMessage(release);
             out.push();
             // after RELEASE there is no way back for this host: wait for DONE, however long dom0 stalls it
-            watchdog.deadline("DONE not received within the destination's READY deadline ("
-                    + config.deadlines().destinationAfterReady().toMillis() + " ms)",
-                    config.deadlines().destinationAfterReady().toNanos());
+            // twice the destination's READY deadline, so that its ABORT (sent when that deadline passes) arrives
+            // before this side stops listening
+            watchdog.deadline("DONE not received within twice the destination's READY deadline ("
+                    + 2 * config.deadlines().destinationAfterReady().toMillis() + " ms)",
+                    2 * config.deadlines().destinationAfterReady().toNanos());
             InboundStream.Frame done = expectControl("DONE");
             if (done.type() == RecordType.ABORT) {
                 // the destination aborted after READY (its deadline passed before RELEASE reached it)
@@ -469,6 +471,10 @@ public final class SourceMigration {
 
     private InboundStream.Frame expect(RecordType type, String what) throws IOException, ProtocolException {
         InboundStream.Frame f = in.next(Long.MAX_VALUE);
+        if (f != null && f.type() == RecordType.END && type != RecordType.END) {
+            throw new ProtocolException(Reason.TRUNCATED, "the destination ended its stream before " + what
+                    + " (it gave up or refused; see its attestation record)");
+        }
         if (f == null || f.type() != type) {
             throw new ProtocolException(Reason.UNEXPECTED_RECORD, "expected " + what + ", got "
                     + (f == null ? "nothing" : f.toString()));
