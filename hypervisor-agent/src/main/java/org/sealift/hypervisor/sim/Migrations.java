@@ -1030,7 +1030,7 @@ final class Migrations {
     /** READY waited longer than its deadline: the destination aborts and zeroizes on its own. */
     private void expireIfLate(DestinationRun run) throws HypervisorException {
         if (run != null && run.rec != null && run.rec.state == MigrationState.READY
-                && System.currentTimeMillis() > run.readyDeadline) {
+                && System.currentTimeMillis() >= run.readyDeadline) {
             abortDestinationLocally(run, ProtocolException.Reason.DEADLINE, "no RELEASE or ABORT within "
                     + run.request.readyDeadlineMs() + " ms after READY");
             throw new HypervisorException(Reason.REFUSED, ProtocolException.Reason.DEADLINE, "migration "

@@ -155,4 +155,52 @@ class SealedStateSimTest {
         assertFalse(d.inDoubt());
         assertEquals(MigrationState.RELEASED, d.state());
     }
+
+    @Test
+    void anOperatorsFenceLetsTheReleasedSourceRunWhenTheDestinationIsLostForGood() throws Exception {
+        Dom0Forwarder f = toReady().release();
+        MigrationId m = f.source.id();
+        byte[] lostAk = org.sealift.protocol.pki.Certificates.fingerprint(org.sealift.protocol.pki.Certificates
+                .parse(cluster.host("s2").identity().attestationChain().get(0)));
+        cluster.crash("s2"); // and it never comes back
+        assertThrows(HypervisorException.class, () -> src.resume(f.srcDom));
+        byte[] digest = org.sealift.protocol.token.Token.decode(src.exportToken(m, TokenKind.RELEASE))
+                .manifestDigest();
+
+        var wrong = cluster.ca.issueFence(m.bytes(), new byte[32], lostAk, cluster.policy);
+        var refused = assertThrows(HypervisorException.class,
+                () -> src.importFence(wrong.fence().encoded(), wrong.policy().encoded()));
+        assertTrue(refused.getMessage().contains("does not cover this copy"), refused.getMessage());
+        assertEquals(DomainState.RELEASED, src.domainInfo(f.srcDom).state());
+
+        var fence = cluster.ca.issueFence(m.bytes(), digest, lostAk, cluster.policy);
+        MigrationDecision d = src.importFence(fence.fence().encoded(), fence.policy().encoded());
+        assertEquals(MigrationState.FENCED, d.state());
+        src.resume(f.srcDom);
+        assertEquals(DomainState.RUNNING, src.domainInfo(f.srcDom).state());
+        assertEquals(fence.policy().unverifiedPolicy().serial(), src.identity().policySerial(),
+                "the fence came with the policy that revokes the lost host");
+    }
+
+    @Test
+    void aDestinationPastItsReadyDeadlineAbortsOnItsOwnAndNeverResumes() throws Exception {
+        int id = src.createDomain(new DomainConfig("late", 16, 1, List.of(ProtectedProcessSpec.of("vault", 512, 64)),
+                WorkloadSpec.idle(10))).domId();
+        src.resume(id);
+        src.enableDirtyLogging(id);
+        SimBackend dst = cluster.host("s2");
+        Dom0Forwarder f = new Dom0Forwarder(src, dst, id).handshake(0); // READY expires at once
+        f.round(false);
+        f.stopAndCopy().verify().release();
+        var e = assertThrows(HypervisorException.class, () -> f.resumeAtDestination());
+        assertEquals(HypervisorException.Reason.REFUSED, e.reason());
+        assertEquals(DomainState.ZEROIZED, dst.domainInfo(f.dstDom()).state());
+        MigrationDecision d = f.destination.decision();
+        assertEquals(MigrationState.ABORTED_BY_DESTINATION, d.state());
+        assertTrue(d.detail().contains("DEADLINE"), d.detail());
+        // its ABORT token hands the released VM back to the source
+        src.importToken(dst.exportToken(f.source.id(), TokenKind.ABORT));
+        src.resume(id);
+        assertEquals(DomainState.RUNNING, src.domainInfo(id).state());
+    }
 }

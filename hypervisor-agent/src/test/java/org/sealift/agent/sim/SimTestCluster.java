@@ -38,6 +38,8 @@ final class SimTestCluster implements AutoCloseable {
     private final Map<String, SimHostConfig> configs = new LinkedHashMap<>();
     private final Map<String, SimBackend> backends = new LinkedHashMap<>();
     private long policySerial;
+    /** The policy every host runs with now. */
+    Policy policy;
 
     private SimTestCluster(Path root, boolean diagnostics) throws IOException {
         this.root = root;
@@ -103,7 +105,8 @@ final class SimTestCluster implements AutoCloseable {
             HostIdentity id = b.identity();
             p.allowMeasurement(id.measurement(), "sim " + id.hostId());
         }
-        byte[] signed = ca.signPolicy(p.build()).encoded();
+        policy = p.build();
+        byte[] signed = ca.signPolicy(policy).encoded();
         for (SimBackend b : backends.values()) {
             b.installPolicy(signed);
         }
