@@ -145,6 +145,13 @@ struct sp_guest_ops {
     int (*write_page)(void *ctx, uint64_t pfn, const uint8_t *in);
     /* Non-zero while every vCPU of the domain is paused. */
     int (*is_paused)(void *ctx);
+    /* Optional (NULL: the environment tracks writes another way). Makes the
+     * guest's next write to `pfn` trap into the hypervisor, which then calls
+     * sp_page_written and lets the write proceed; returns once no vCPU can
+     * write the frame unnoticed. Called before a page is read for a new
+     * sealing, so a write racing with the sealing always makes a new
+     * version. In Xen: p2m access r-x on the gfn plus a p2m flush. */
+    int (*write_protect)(void *ctx, uint64_t pfn);
     void *ctx;
 };
 
@@ -167,8 +174,10 @@ size_t sp_process_count(struct sp_domain *d);
 int sp_page_protect(struct sp_domain *d, uint32_t process_id, uint64_t pfn, uint64_t first_version);
 
 /* Write tracking (the hypervisor's own, never dom0's dirty bitmap): the
- * guest wrote protected page `pfn`. If its current version was already
- * sealed or exported, the page gets version + 1 and must be sealed again. */
+ * guest wrote protected page `pfn` (called from the write-protection trap,
+ * which lifts the protection until the next sealing). If its current
+ * version was already sealed or exported, the page gets version + 1 and
+ * must be sealed again. */
 int sp_page_written(struct sp_domain *d, uint64_t pfn);
 
 /* Current version of a protected page, and whether that version still has

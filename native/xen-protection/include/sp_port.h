@@ -4,9 +4,12 @@
  * formatting and access to dom0's hypercall buffer.
  *
  * The user-space build maps these onto libc and pthreads
- * (src/port-user/sp_port_user.c). In Xen they map onto xzalloc_bytes/xfree,
- * spinlock_t, sort(), snprintf() and copy_{to,from}_guest on the domctl's
- * 64-bit buffer handle; docs/xen-integration.md lists them.
+ * (src/port-user/sp_port_user.c). In Xen they map onto <xen/types.h>,
+ * <xen/errno.h>, <xen/string.h>, xzalloc_bytes/xfree, spinlock_t, sort(),
+ * vsnprintf() and copy_{to,from}_guest on the domctl's 64-bit buffer
+ * handle; docs/xen-integration.md lists them. Only this header and
+ * sp_crypto.h name the environment: besides them the core sources use
+ * <string.h> (memcpy, memcmp, memmove, memset) and <stdarg.h> only.
  */
 #ifndef SP_PORT_H
 #define SP_PORT_H
@@ -15,11 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#ifdef __XEN__
-#include <xen/errno.h>
-#else
 #include <errno.h>
-#endif
 
 /* Zeroed allocation; NULL when out of memory. sp_free(NULL) is a no-op. */
 void *sp_zalloc(size_t size);

@@ -62,6 +62,7 @@ struct sp_page {
     uint32_t pid;
     uint8_t sealed;
     uint8_t exported;
+    uint8_t write_protected; /* ops.write_protect armed since the last write */
     uint8_t tag[SP_TAG_LEN];
 };
 

@@ -344,6 +344,7 @@ int sp_page_written(struct sp_domain *d, uint64_t pfn)
     } else {
         struct sp_page *p = sp_vec_at(&d->pages, sizeof *p, i);
         rc = bump(d, &p->version, &p->sealed, &p->exported, "pfn", (unsigned long long)pfn);
+        p->write_protected = 0; /* the trap lifted it so that the write could proceed */
     }
     sp_unlock(&d->lock);
     return rc;
@@ -524,6 +525,7 @@ int sp_source_begin(struct sp_domain *d, const struct sp_session_keys *k)
         for (size_t i = 0; i < d->pages.n; i++) {
             struct sp_page *p = sp_vec_at(&d->pages, sizeof *p, i);
             p->sealed = p->exported = 0;
+            p->write_protected = 0;
         }
         for (size_t i = 0; i < d->ctxs.n; i++) {
             struct sp_context *c = sp_vec_at(&d->ctxs, sizeof *c, i);
@@ -686,6 +688,15 @@ static int seal_item(struct sp_domain *d, unsigned kind, uint32_t pid, uint64_t 
 
 static int seal_page_locked(struct sp_domain *d, struct sp_page *p, uint8_t *body)
 {
+    if (d->ops.write_protect && !p->write_protected) {
+        /* before the read: a write after this point traps and makes a new version */
+        int wrc = d->ops.write_protect(d->ops.ctx, p->pfn);
+        if (wrc)
+            return sp_fail(d, wrc < 0 ? wrc : -EIO, SP_INTERNAL, "cannot write-protect pfn %llu of domain %u (%d); "
+                           "without it a later write could go unnoticed, so it is not sealed",
+                           (unsigned long long)p->pfn, d->domid, wrc);
+        p->write_protected = 1;
+    }
     uint8_t *plain = sp_zalloc(SP_PAGE_SIZE);
     if (!plain)
         return sp_fail(d, -ENOMEM, SP_INTERNAL, "out of memory sealing pfn %llu", (unsigned long long)p->pfn);

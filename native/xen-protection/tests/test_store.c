@@ -525,6 +525,61 @@ static void a_new_session_seals_everything_again_under_its_own_key(void)
     rig_free(&r);
 }
 
+static void a_sealed_page_traps_its_next_write_and_protection_precedes_the_read(void)
+{
+    struct fake_guest g = { .track = 1, .strict_reads = 1 };
+    struct sp_session_keys keys;
+    uint8_t vm[16], page[SP_PAGE_SIZE];
+    derive("s14/seal", keys.seal_key, 32);
+    derive("s14/control", keys.control_key, 32);
+    derive("s14/migration", keys.migration_id, 16);
+    derive("store/vm", vm, 16);
+    struct sp_domain *d = fg_domain(&g, 7, vm);
+    CHECK(d && sp_process_add(d, 1, NULL) == 0);
+    for (uint64_t pfn = PFN0; pfn < PFN0 + 2; pfn++) {
+        page_content(pfn, 0, page);
+        fg_set(&g, pfn, page);
+        CHECK(sp_page_protect(d, 1, pfn, 1) == 0);
+    }
+    CHECK(sp_source_begin(d, &keys) == 0);
+    uint8_t *blob;
+    size_t len;
+    CHECK(dc_export(d, &blob, &len) == 0);
+    free(blob);
+    CHECK(g.protect_calls == 2 && g.bad_reads == 0, "%d protections, %d reads of unprotected pages",
+          g.protect_calls, g.bad_reads);
+
+    /* two writes after the sealing: the first traps and makes version 2, the second is free */
+    page_content(PFN0, 1, page);
+    CHECK(fg_guest_write(&g, PFN0, page) == 0);
+    page_content(PFN0, 2, page);
+    CHECK(fg_guest_write(&g, PFN0, page) == 0);
+    uint64_t version;
+    int pending;
+    CHECK(sp_page_state(d, PFN0, NULL, &version, &pending) == 0 && version == 2 && pending);
+    CHECK(g.traps == 1, "%d traps", g.traps);
+
+    /* the next sealing protects again first, and carries the last write */
+    CHECK(dc_export(d, &blob, &len) == 0 && len == 16 + SP_SEALED_PAGE_BODY_LEN);
+    CHECK(g.protect_calls == 3 && g.bad_reads == 0);
+    struct sp_sealed_header h;
+    uint8_t plain[SP_PAGE_SIZE];
+    CHECK(sp_open_body(keys.seal_key, keys.migration_id, vm, blob + 16, SP_SEALED_PAGE_BODY_LEN, &h, plain) == 0);
+    CHECK(h.target == PFN0 && h.version == 2 && !memcmp(plain, page, sizeof page));
+    free(blob);
+
+    /* no protection, no sealing: a page that could change unnoticed is not sealed */
+    page_content(PFN0 + 1, 1, page);
+    CHECK(fg_guest_write(&g, PFN0 + 1, page) == 0);
+    g.fail_protect = 1;
+    uint64_t sealings = sp_source_sealings(d);
+    CHECK(dc_export(d, &blob, &len) == -EPERM);
+    CHECK_CONTAINS(sp_last_error(d), "cannot write-protect");
+    CHECK_EQ_U64(sp_source_sealings(d), sealings);
+    sp_domain_free(d);
+    fg_free(&g);
+}
+
 int main(int argc, char **argv)
 {
     static const struct sltest tests[] = {
@@ -541,6 +596,7 @@ int main(int argc, char **argv)
         SLTEST(a_destination_needs_a_fresh_incoming_domain),
         SLTEST(a_failed_install_leaves_no_protected_state),
         SLTEST(a_new_session_seals_everything_again_under_its_own_key),
+        SLTEST(a_sealed_page_traps_its_next_write_and_protection_precedes_the_read),
     };
     return sltest_main(tests, sizeof tests / sizeof tests[0], argc, argv);
 }

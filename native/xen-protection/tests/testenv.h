@@ -18,6 +18,7 @@
 
 struct fake_page {
     uint64_t pfn;
+    int write_protected;
     uint8_t data[SP_PAGE_SIZE];
 };
 
@@ -26,6 +27,13 @@ struct fake_guest {
     size_t n;
     int paused;
     int fail_writes;
+    int track;           /* emulate write protection (write_protect callback) */
+    int strict_reads;    /* track: reading an unprotected page is a test failure */
+    int bad_reads;
+    int protect_calls;
+    int traps;           /* writes that hit a write-protected page */
+    int fail_protect;
+    struct sp_domain *d; /* for the trap handler */
 };
 
 static inline struct fake_page *fg_find(struct fake_guest *g, uint64_t pfn)
@@ -45,6 +53,7 @@ static inline void fg_set(struct fake_guest *g, uint64_t pfn, const uint8_t *dat
         g->pages = realloc(g->pages, (g->n + 1) * sizeof *g->pages);
         p = &g->pages[g->n++];
         p->pfn = pfn;
+        p->write_protected = 0;
     }
     memcpy(p->data, data, SP_PAGE_SIZE);
 }
@@ -55,11 +64,43 @@ static inline const uint8_t *fg_get(struct fake_guest *g, uint64_t pfn)
     return p ? p->data : NULL;
 }
 
-static inline int fg_read(void *ctx, uint64_t pfn, uint8_t *out)
+/* The guest writes as it would under the hypervisor: a write to a
+ * write-protected page traps, the trap tells the module and lifts the
+ * protection, then the write lands. */
+static inline int fg_guest_write(struct fake_guest *g, uint64_t pfn, const uint8_t *data)
 {
-    struct fake_page *p = fg_find(ctx, pfn);
+    struct fake_page *p = fg_find(g, pfn);
+    int rc = 0;
+    if (p && p->write_protected) {
+        g->traps++;
+        rc = sp_page_written(g->d, pfn);
+        p->write_protected = 0;
+    }
+    fg_set(g, pfn, data);
+    return rc;
+}
+
+static inline int fg_write_protect(void *ctx, uint64_t pfn)
+{
+    struct fake_guest *g = ctx;
+    struct fake_page *p = fg_find(g, pfn);
     if (!p)
         return -EFAULT;
+    if (g->fail_protect)
+        return -EPERM;
+    g->protect_calls++;
+    p->write_protected = 1;
+    return 0;
+}
+
+static inline int fg_read(void *ctx, uint64_t pfn, uint8_t *out)
+{
+    struct fake_guest *g = ctx;
+    struct fake_page *p = fg_find(g, pfn);
+    if (!p)
+        return -EFAULT;
+    if (g->track && g->strict_reads && !p->write_protected)
+        g->bad_reads++;
     memcpy(out, p->data, SP_PAGE_SIZE);
     return 0;
 }
@@ -80,8 +121,15 @@ static inline int fg_paused(void *ctx)
 
 static inline struct sp_domain *fg_domain(struct fake_guest *g, uint32_t domid, const uint8_t vm[SP_ID_LEN])
 {
-    struct sp_guest_ops ops = { fg_read, fg_write, fg_paused, g };
-    return sp_domain_new(domid, vm, &ops);
+    struct sp_guest_ops ops = {
+        .read_page = fg_read,
+        .write_page = fg_write,
+        .is_paused = fg_paused,
+        .write_protect = g->track ? fg_write_protect : NULL,
+        .ctx = g,
+    };
+    g->d = sp_domain_new(domid, vm, &ops);
+    return g->d;
 }
 
 static inline void fg_free(struct fake_guest *g)
