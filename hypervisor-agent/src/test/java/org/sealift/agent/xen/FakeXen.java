@@ -82,10 +82,14 @@ final class FakeXen {
 
     /** A XenBackend bound to this host (the stand-in libraries bind to the host selected when they open). */
     XenBackend open() throws HypervisorException {
+        return open(XenBackend.Options.defaults());
+    }
+
+    XenBackend open(XenBackend.Options options) throws HypervisorException {
         synchronized (FakeXen.class) {
             check(api().fakexen_use_host(host), "fakexen_use_host");
             try {
-                return XenBackend.open();
+                return XenBackend.open(options);
             } finally {
                 api().fakexen_use_host(null);
             }

@@ -5,8 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -160,6 +164,33 @@ class XenDomainTest {
         xen.resume(dom);
         assertEquals(DomainState.RUNNING, xen.domainInfo(dom).state());
         xen.beginPlainMigration(dom); // the lock was released
+    }
+
+    @Test
+    void theOperatorsTemplateSuppliesWhatADomainConfigDoesNotKnow() throws Exception {
+        Path template = tmp.resolve("guest.json");
+        Files.writeString(template, "{\"c_info\": {\"type\": \"hvm\", \"name\": \"template-name\"},"
+                + " \"b_info\": {\"max_memkb\": 999996, \"kernel\": \"/old.elf\", \"cmdline\": \"wss=4M\"},"
+                + " \"disks\": [{\"pdev_path\": \"/dev/vg/guest\", \"vdev\": \"xvda\"}]}");
+        XenBackend.Options options = XenBackend.Options.fromSettings(Map.of("xen.template", template.toString(),
+                "xen.kernel", "/usr/lib/sealift/guest.elf"));
+        JsonNode json = new ObjectMapper().readTree(LibxlConfig.toJson(config("from-template"), options));
+        assertEquals("hvm", json.at("/c_info/type").asText(), "the template's type stays");
+        assertEquals("from-template", json.at("/c_info/name").asText());
+        assertEquals(16 * 1024, json.at("/b_info/max_memkb").asLong(), "memory is always Sealift's");
+        assertEquals(2, json.at("/b_info/max_vcpus").asInt());
+        assertEquals("/usr/lib/sealift/guest.elf", json.at("/b_info/kernel").asText());
+        assertEquals("wss=4M", json.at("/b_info/cmdline").asText());
+        assertEquals("/dev/vg/guest", json.at("/disks/0/pdev_path").asText(), "devices come from the template");
+
+        try (XenBackend templated = host.open(options)) {
+            DomainInfo d = templated.createDomain(config("from-template"));
+            assertEquals(16 * 256, d.pageCount(), "the fake libxl built the domain from Sealift's values");
+        }
+        Files.writeString(template, "[1, 2]");
+        HypervisorException bad = assertThrows(HypervisorException.class,
+                () -> LibxlConfig.toJson(config("x"), options));
+        assertTrue(bad.getMessage().contains("xl -N create"), bad.getMessage());
     }
 
     @Test

@@ -38,11 +38,19 @@ import org.sealift.model.RoundStats;
  * A live migration between two fake Xen hosts, driven by Sealift's pre-copy engine (plain mode) over two
  * XenBackends, with the guest writing memory on the source until the engine pauses it. Everything below the engine is
  * the real path: JNA, libsealift-xen, and fakexen's Xen-named libraries, one state directory per host.
+ *
+ * <p>Besides a guest thread that rewrites a hot set at its own pace, the guest also writes at two fixed moments, so
+ * that the run does not depend on timing: {@value #BURST} fresh pages right after every CLEAN (more than the dirty
+ * threshold, so the engine goes on to its round limit; the last live CLEAN returns the last burst, and only that
+ * CLEAN does) and a fresh page just before the pause takes effect (only the CLEAN after the pause returns it).
+ * Losing either set in the stop-and-copy (native/README.md's lesson) loses pages and fails the comparison.
  */
 class XenMigrationTest {
 
     private static final int EBUSY = 16;
     private static final int PAGES = 16 * 256;
+    private static final int BURST = 64;
+    private static final int MAX_ROUNDS = 4;
 
     @TempDir
     Path tmp;
@@ -50,6 +58,9 @@ class XenMigrationTest {
     /** Source memory and vCPU blocks as they were when the engine destroyed the source (paused since the pause). */
     private byte[] sourceImage;
     private final List<byte[]> sourceVcpus = new ArrayList<>();
+    /** First pages of the bursts the guest wrote right after each CLEAN, and the page it wrote before the pause. */
+    private final List<Long> afterClean = new ArrayList<>();
+    private long beforePause = -1;
 
     @Test
     void aRunningGuestMovesToTheOtherHostBitForBit() throws Exception {
@@ -89,9 +100,11 @@ class XenMigrationTest {
                 Thread.onSpinWait(); // the guest is running before the migration starts
             }
 
-            HypervisorBackend source = snapshotOnDestroy(xa, a);
-            MigrationOptions options = MigrationOptions.defaults(MigrationMode.PLAIN).withDowntimeTargetMs(1)
-                    .withMaxRounds(4);
+            HypervisorBackend source = guestAtTheEdges(xa, a);
+            // threshold 50 < BURST, and at 50 MiB/s a burst is estimated at 5 ms > the 1 ms target: only the round
+            // limit ends the live rounds
+            MigrationOptions options = new MigrationOptions(MigrationMode.PLAIN, MAX_ROUNDS, 50, 1, 50,
+                    MigrationOptions.DEFAULT_MAX_SENT_FACTOR);
             Transport[] pair = ChannelTransport.loopbackPair();
             DestinationMigration d = new DestinationMigration(xb, cfg, Optional.empty(), pair[1], MigrationMode.PLAIN,
                     EngineConfig.DEFAULTS, List.of());
@@ -106,12 +119,18 @@ class XenMigrationTest {
             assertEquals(MigrationOutcome.COMMITTED, dres.summary().outcome(), dres.summary().reason());
             assertEquals(0, unexpected.get(), "the guest only ever stopped because it was paused");
             List<RoundStats> rounds = sr.summary().rounds();
-            assertTrue(rounds.size() >= 3, "the guest kept writing, so live rounds re-sent pages: " + rounds);
+            assertEquals(MAX_ROUNDS + 1, rounds.size(), "live rounds up to the limit, then stop-and-copy: " + rounds);
+            for (int r = 1; r < MAX_ROUNDS; r++) {
+                assertTrue(rounds.get(r).pagesSent() >= BURST, "round " + r + " re-sent what was written: " + rounds);
+            }
             assertEquals(PAGES, rounds.get(0).pagesSent(), "round 0 sends every page");
             assertTrue(rounds.get(0).pagesZero() >= PAGES / 4, "zero pages went as zero markers: " + rounds.get(0));
             RoundStats last = rounds.get(rounds.size() - 1);
-            assertTrue(last.stopAndCopy() && last.pagesSent() > 0,
-                    "pages dirtied before the pause went with the stop-and-copy: " + rounds);
+            assertTrue(last.stopAndCopy() && last.pagesSent() >= 2 * BURST + 1,
+                    "the last live CLEAN's burst, the burst after it and the page written before the pause went with"
+                            + " the stop-and-copy: " + rounds);
+            assertEquals(MAX_ROUNDS + 1, afterClean.size(), "a burst after the first CLEAN and after each live round");
+            assertEquals(3500, beforePause);
 
             // destination: runs, with the source's memory and vCPUs as they were at the pause
             int ddom = xb.domainByName("migrant").domId();
@@ -132,22 +151,40 @@ class XenMigrationTest {
         }
     }
 
-    /** The source backend, seen through a proxy that photographs the domain just before the engine destroys it. */
-    private HypervisorBackend snapshotOnDestroy(XenBackend xen, FakeXen host) {
+    /**
+     * The source backend seen through a proxy that lets the guest write at the edges the engine cannot see (right
+     * after a CLEAN, right before the pause) and photographs the domain just before the engine destroys it.
+     */
+    private HypervisorBackend guestAtTheEdges(XenBackend xen, FakeXen host) {
         return (HypervisorBackend) Proxy.newProxyInstance(getClass().getClassLoader(),
                 new Class<?>[] {HypervisorBackend.class}, (proxy, method, args) -> {
-                    if (method.getName().equals("destroyDomain")) {
+                    String name = method.getName();
+                    if (name.equals("pause")) {
+                        beforePause = 3500;
+                        host.check(host.touch((Integer) args[0], beforePause, 1, 0xbef0e000L), "write before the pause");
+                    } else if (name.equals("destroyDomain")) {
                         int dom = (Integer) args[0];
                         sourceImage = host.memory(dom, PAGES);
                         for (int v = 0; v < 2; v++) {
                             sourceVcpus.add(xen.vcpuContext(dom, v));
                         }
                     }
+                    Object result;
                     try {
-                        return method.invoke(xen, args);
+                        result = method.invoke(xen, args);
                     } catch (InvocationTargetException e) {
                         throw e.getCause();
                     }
+                    if (name.equals("readDirtyLog") && (Boolean) args[1]) {
+                        long pfn = 1024 + BURST * afterClean.size(); // pages no one else writes, once each
+                        int rc = host.touch((Integer) args[0], pfn, BURST, 0xc1ea0000L + pfn);
+                        if (rc == 0) {
+                            afterClean.add(pfn);
+                        } else if (rc != -EBUSY) { // after the pause the guest no longer runs
+                            host.check(rc, "write after a CLEAN");
+                        }
+                    }
+                    return result;
                 });
     }
 }
