@@ -180,6 +180,13 @@ int sp_page_protect(struct sp_domain *d, uint32_t process_id, uint64_t pfn, uint
  * must be sealed again. */
 int sp_page_written(struct sp_domain *d, uint64_t pfn);
 
+/* 1 if `pfn` is a protected page of the domain or, at a destination, held
+ * from a SEALED record: the check a foreign-mapping path (dom0 mapping guest
+ * frames) makes before handing out a frame, so dom0 neither reads protected
+ * plaintext nor overwrites a protected page with a plain one (protocol.md
+ * §7.3). 0 otherwise. */
+int sp_pfn_protected(struct sp_domain *d, uint64_t pfn);
+
 /* Current version of a protected page, and whether that version still has
  * to be exported. */
 int sp_page_state(struct sp_domain *d, uint64_t pfn, uint32_t *process_id, uint64_t *version, int *pending);

@@ -424,3 +424,25 @@ out:
     sp_unlock(&d->lock);
     return rc;
 }
+
+int sp_pfn_protected(struct sp_domain *d, uint64_t pfn)
+{
+    sp_lock(&d->lock);
+    int found = 0;
+    find_held(&d->held_pages, pfn, 0, &found);
+    if (!found) {
+        size_t lo = 0, hi = d->pages.n;
+        while (lo < hi && !found) {
+            size_t mid = lo + (hi - lo) / 2;
+            uint64_t p = ((const struct sp_page *)sp_vec_at(&d->pages, sizeof(struct sp_page), mid))->pfn;
+            if (p == pfn)
+                found = 1;
+            else if (p < pfn)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+    }
+    sp_unlock(&d->lock);
+    return found;
+}

@@ -486,13 +486,19 @@ static void a_failed_install_leaves_no_protected_state(void)
     CHECK(migrate_blobs(&r, &pages, &np, &fin, &nf) == 0);
     CHECK(dest_rig(&dst, &r) == 0);
     CHECK(sp_destination_install(dst.d) == -EPERM, "nothing verified yet");
-    CHECK(dc_import(dst.d, pages, np) == 0 && dc_import(dst.d, fin, nf) == 0);
+    CHECK(!sp_pfn_protected(dst.d, PFN0), "nothing held yet");
+    CHECK(dc_import(dst.d, pages, np) == 0);
+    CHECK(sp_pfn_protected(dst.d, PFN0) && sp_pfn_protected(dst.d, PFN0 + 1) && !sp_pfn_protected(dst.d, PFN0 + 2),
+          "held pfns are protected before verification: dom0 may not map or overwrite them");
+    CHECK(sp_pfn_protected(r.d, PFN0) && !sp_pfn_protected(r.d, 7));
+    CHECK(dc_import(dst.d, fin, nf) == 0);
     dst.g.fail_writes = 1;
     CHECK(sp_destination_install(dst.d) == -EIO);
     CHECK(sp_process_count(dst.d) == 0 && sp_page_count(dst.d) == 0);
     dst.g.fail_writes = 0;
     CHECK(sp_destination_install(dst.d) == 0, "%s", sp_last_error(dst.d));
     CHECK(sp_process_count(dst.d) == 2 && sp_page_count(dst.d) == 2);
+    CHECK(sp_pfn_protected(dst.d, PFN0 + 1), "installed pages stay protected");
     uint8_t k1[32], k2[32];
     CHECK(sp_process_key(r.d, 1, k1) == 0 && sp_process_key(dst.d, 1, k2) == 0 && !memcmp(k1, k2, 32));
     CHECK(!memcmp(fg_get(&dst.g, PFN0 + 1), fg_get(&r.g, PFN0 + 1), SP_PAGE_SIZE));
