@@ -369,8 +369,14 @@ final class Migrations {
                 SealedBlob blob;
                 // under the page's lock: the version sealed is the version of exactly these contents
                 synchronized (p.lockFor(idx)) {
-                    p.plainPage(idx).get(plain);
-                    blob = run.sealer.sealPage(p.processId, pfn, p.version(idx), plain, 0);
+                    long version = p.version(idx);
+                    SealedBlob last = run.sealer.latestPage(pfn);
+                    if (last != null && last.version() == version && last.processId() == p.processId) {
+                        blob = last; // unchanged since its sealing: re-send it, no plaintext is touched
+                    } else {
+                        p.plainPage(idx).get(plain);
+                        blob = run.sealer.sealPage(p.processId, pfn, version, plain, 0);
+                    }
                 }
                 ids[i] = pfn;
                 versions[i] = blob.version();
@@ -496,10 +502,11 @@ final class Migrations {
                 }
                 r.manifestDigest = m.digest();
                 r.state = MigrationState.FROZEN;
+                // in memory the freeze binds at once; on disk it may follow (a crash loses the VM with the RAM)
                 if (r.pauseMillis == 0) {
                     r.pauseMillis = System.currentTimeMillis();
                 }
-                hv.persist();
+                hv.persistLater();
                 return new ProtocolMessage(ProtocolMessage.Kind.MANIFEST, Records.encode(rec));
             }
         }
@@ -596,7 +603,7 @@ final class Migrations {
                 p.zeroize();
             }
         }
-        hv.persist();
+        hv.persistLater();
         LOG.info("host {}: migration {} COMMITTED", hv.hostId, r.id);
     }
 
@@ -879,7 +886,8 @@ final class Migrations {
                 r.tokens.put(TokenKind.READY, ready.encode());
                 r.state = MigrationState.READY;
                 run.readyDeadline = System.currentTimeMillis() + run.request.readyDeadlineMs();
-                hv.persist();
+                // READY need not be durable: after a crash the copy is gone and PRECOPY allows the same ABORT
+                hv.persistLater();
                 LOG.info("host {}: migration {} verified, READY", hv.hostId, r.id);
                 try {
                     return new ProtocolMessage(ProtocolMessage.Kind.READY,
@@ -1022,7 +1030,7 @@ final class Migrations {
         r.tokens.put(TokenKind.DONE, done.encode());
         r.state = MigrationState.COMMITTED;
         r.endMillis = r.resumeMillis;
-        hv.persist();
+        hv.persistLater();
         LOG.info("host {}: migration {} RESUMED here, DONE", hv.hostId, r.id);
         return done;
     }

@@ -66,6 +66,13 @@ public final class SimHypervisor implements AutoCloseable {
     private final Map<Integer, Domain> domains = new HashMap<>();
     private final AtomicLong nextDomId = new AtomicLong(1);
     private PolicyStore policies;
+    private final java.util.concurrent.ExecutorService flusher = java.util.concurrent.Executors
+            .newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "sealed-state-flush");
+                t.setDaemon(true);
+                return t;
+            });
+    private boolean flushPending;
 
     private SimHypervisor(String hostId, Hardware hardware, SealedState state, byte[] measurement, boolean diagnostics,
             Path memoryDir) {
@@ -574,6 +581,27 @@ public final class SimHypervisor implements AutoCloseable {
         return r;
     }
 
+    /**
+     * Seals the state soon, off the caller's path: for steps whose durability no decision depends on (FROZEN, READY,
+     * COMMITTED after RESUMING was sealed), so the stop-and-copy phase waits only for RELEASE and RESUMING.
+     * Caller holds this.
+     */
+    void persistLater() {
+        if (!flushPending) {
+            flushPending = true;
+            flusher.execute(() -> {
+                synchronized (this) {
+                    flushPending = false;
+                    try {
+                        state.persist();
+                    } catch (IOException e) {
+                        LOG.error("host {}: cannot seal the decision state: {}", hostId, e.getMessage());
+                    }
+                }
+            });
+        }
+    }
+
     void persist() throws HypervisorException {
         try {
             state.persist();
@@ -666,6 +694,12 @@ public final class SimHypervisor implements AutoCloseable {
             d.destroy();
         }
         migrations.close();
+        flusher.shutdown();
+        try {
+            flusher.awaitTermination(10, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         hardware.close();
     }
 

@@ -166,4 +166,30 @@ class SecureMigrationSimTest {
         h1.destroyDomain(src);
         h2.destroyDomain(f.dstDom());
     }
+
+    @Test
+    void aRestartedAgentFindsBothSessionsByMigrationIdAndFinishesTheMigration() throws Exception {
+        int src = running(vm());
+        Dom0Forwarder f = new Dom0Forwarder(h1, h2, src).upToReady();
+        var id = f.source.id();
+        // the agents that started the migration are gone; new ones attach and look the sessions up
+        try (SimBackend a1 = SimBackend.attach(cluster.config("h1").socket());
+                SimBackend a2 = SimBackend.attach(cluster.config("h2").socket())) {
+            var s = a1.sourceSession(id);
+            var d = a2.destinationSession(id);
+            assertEquals(src, s.domId());
+            assertEquals(f.dstDom(), d.domId());
+            assertEquals(MigrationState.FROZEN, s.decision().state());
+            assertEquals(MigrationState.READY, d.decision().state());
+            var done = d.onRelease(s.release(f.ready.bytes()).bytes());
+            s.onDone(done.bytes());
+            assertEquals(MigrationState.COMMITTED, s.decision().state());
+            assertEquals(DomainState.RUNNING, a2.domainInfo(f.dstDom()).state());
+            var wrongRole = assertThrows(HypervisorException.class, () -> a1.destinationSession(id));
+            assertEquals(HypervisorException.Reason.NOT_FOUND, wrongRole.reason());
+        }
+        h2.pause(f.dstDom());
+        h2.destroyDomain(f.dstDom());
+        h1.destroyDomain(src);
+    }
 }
