@@ -78,12 +78,17 @@ static int protmeta(fx_host *host, uint32_t domid, struct sealift_domctl_protmet
     uint8_t *buf = (uint8_t *)(uintptr_t)pm->buffer;
     switch (pm->op) {
     case SEALIFT_PROTMETA_OP_SIZE:
-        pm->size = fx_protmeta_blob_size(d->protmeta_len);
+        /* the ABI: 0 means the domain has no protected state (plain mode stays possible) */
+        pm->size = d->protmeta_len ? fx_protmeta_blob_size(d->protmeta_len) : 0;
         return 0;
     case SEALIFT_PROTMETA_OP_EXPORT: {
         if (d->protmeta_refuse)
             return fx_fail(d->protmeta_refuse, "hypervisor refuses to export protection metadata of domain %u",
                            domid);
+        if (d->protmeta_len == 0) {
+            pm->size = 0;
+            return 0;
+        }
         uint32_t need = fx_protmeta_blob_size(d->protmeta_len);
         if (pm->size < need) {
             pm->size = need;
@@ -97,6 +102,10 @@ static int protmeta(fx_host *host, uint32_t domid, struct sealift_domctl_protmet
         if (d->protmeta_refuse)
             return fx_fail(d->protmeta_refuse, "hypervisor refuses to import protection metadata into domain %u",
                            domid);
+        if (pm->size == 0) { /* an empty export: the domain has no protected state */
+            d->protmeta_len = 0;
+            return 0;
+        }
         uint32_t len;
         int rc = fx_protmeta_blob_check(buf, pm->size, &len);
         if (rc)
