@@ -43,6 +43,8 @@ public final class InventoryServiceImpl implements InventoryService {
     private final List<Consumer<InventorySnapshot>> listeners = new CopyOnWriteArrayList<>();
     private final Object lock = new Object();
     private volatile InventorySource source;
+    /** Hosts whose VM list was asked for: reloaded after a refresh or reconnect, even if it was dropped meanwhile. */
+    private final java.util.Set<String> vmsWanted = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private InventorySnapshot snapshot = InventorySnapshot.NO_SOURCE;
 
     /** For DS. */
@@ -151,7 +153,7 @@ public final class InventoryServiceImpl implements InventoryService {
                 }
                 // VM lists that were open before the refresh are reloaded, the rest stay lazy
                 for (HostNode h : current().hosts()) {
-                    if (before.vms(h.hostId()).isPresent() && h.isReachable()) {
+                    if (vmsWanted.contains(h.hostId()) && h.isReachable()) {
                         reloadVms(h.hostId());
                     }
                 }
@@ -169,6 +171,9 @@ public final class InventoryServiceImpl implements InventoryService {
                     + " answers as host " + answered.hostId() + ", which another agent already is; fix the agent"
                     + " list in Preferences"));
         }
+        if (!answered.isReachable() && s.vms(answered.hostId()).isPresent()) {
+            s = s.withoutVms(answered.hostId()); // an agent that stopped answering takes its (stale) VM lists along
+        }
         return s.withHostRenamed(configured, answered);
     }
 
@@ -185,6 +190,7 @@ public final class InventoryServiceImpl implements InventoryService {
 
     @Override
     public void loadVms(String hostId) {
+        vmsWanted.add(hostId);
         InventorySnapshot s = current();
         if (s.vms(hostId).isPresent() || s.loadingVms(hostId)) {
             return;
@@ -251,7 +257,6 @@ public final class InventoryServiceImpl implements InventoryService {
             return;
         }
         AgentRef agent = host.get().agent();
-        boolean hadVms = current().vms(hostId).isPresent();
         update(s -> s.withHost(host.get().asConnecting()));
         schedule(new InventoryJob("Reconnecting to host " + hostId) {
             @Override
@@ -262,7 +267,7 @@ public final class InventoryServiceImpl implements InventoryService {
                 }
                 HostNode answered = fresh;
                 update(s -> applyHost(s, answered));
-                if (answered.isReachable() && hadVms) {
+                if (answered.isReachable() && vmsWanted.contains(answered.hostId())) {
                     reloadVms(answered.hostId());
                 }
                 return Status.OK_STATUS;

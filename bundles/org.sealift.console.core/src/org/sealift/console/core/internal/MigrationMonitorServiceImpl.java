@@ -103,7 +103,9 @@ public final class MigrationMonitorServiceImpl implements MigrationMonitorServic
         }
         long at = elapsedMillis(id);
         MigrationRun next;
-        if (event instanceof MigrationEvent.PhaseChanged p) {
+        if (event instanceof MigrationEvent.PhaseChanged p && p.phase() == MigrationPhase.FINISHED) {
+            return; // the run ends with its Finished event, which carries the outcome; until then it is not over
+        } else if (event instanceof MigrationEvent.PhaseChanged p) {
             List<PhaseMark> t = new ArrayList<>(r.timeline());
             if (r.phase() != p.phase()) {
                 t.add(new PhaseMark(p.phase(), at));

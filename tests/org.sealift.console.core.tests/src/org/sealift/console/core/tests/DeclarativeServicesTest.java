@@ -1,0 +1,64 @@
+package org.sealift.console.core.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
+import java.util.List;
+
+import org.junit.jupiter.api.Test;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.FrameworkUtil;
+import org.osgi.framework.ServiceRegistration;
+import org.osgi.util.tracker.ServiceTracker;
+import org.sealift.console.core.attest.AttestationReviewService;
+import org.sealift.console.core.inventory.HostNode;
+import org.sealift.console.core.inventory.InventoryService;
+import org.sealift.console.core.inventory.InventorySource;
+import org.sealift.console.core.migration.CompatibilityService;
+import org.sealift.console.core.monitor.MigrationMonitorService;
+import org.sealift.console.core.settings.SettingsService;
+import org.sealift.console.core.settings.TrustMaterialService;
+import org.sealift.console.core.tests.fixtures.Await;
+import org.sealift.console.core.tests.fixtures.FakeInventorySource;
+
+/** The core's components as the console gets them: from the OSGi service registry, made by DS from generated XML. */
+class DeclarativeServicesTest {
+
+    private static <T> T service(Class<T> type) throws InterruptedException {
+        BundleContext ctx = FrameworkUtil.getBundle(DeclarativeServicesTest.class).getBundleContext();
+        ServiceTracker<T, T> t = new ServiceTracker<>(ctx, type, null);
+        t.open();
+        try {
+            T s = t.waitForService(Await.LIMIT_MILLIS);
+            assertNotNull(s, type.getSimpleName() + " is not registered: is felix.scr running and does the core bundle"
+                    + " carry OSGI-INF/*.xml?");
+            return s;
+        } finally {
+            t.close();
+        }
+    }
+
+    @Test
+    void everyCoreServiceIsRegistered() throws Exception {
+        for (Class<?> c : List.of(InventoryService.class, MigrationMonitorService.class, CompatibilityService.class,
+                AttestationReviewService.class, SettingsService.class, TrustMaterialService.class)) {
+            service(c);
+        }
+    }
+
+    @Test
+    void anInventorySourceRegisteredLaterIsPickedUpByTheInventoryService() throws Exception {
+        InventoryService inv = service(InventoryService.class);
+        BundleContext ctx = FrameworkUtil.getBundle(DeclarativeServicesTest.class).getBundleContext();
+        ServiceRegistration<InventorySource> reg = ctx.registerService(InventorySource.class,
+                FakeInventorySource.smallCluster(), null);
+        try {
+            Await.until(() -> inv.current().hosts().size() == 5 && inv.current().host("h1")
+                    .map(HostNode::isReachable).orElse(false), () -> "hosts through DS: " + inv.current());
+        } finally {
+            reg.unregister();
+        }
+        Await.until(() -> !inv.current().sourceAvailable(), () -> "source gone: " + inv.current());
+        assertEquals(0, inv.current().hosts().size());
+    }
+}
