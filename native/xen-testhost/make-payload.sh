@@ -1,0 +1,29 @@
+#!/bin/sh
+# Packs Sealift's code for the emulated Xen host into a small ext4 image
+# (mkfs.ext4 -d, no loop mount), mounted read-only at /sealift in dom0:
+#   dom0-init, dom0/*.sh   what dom0 runs         guest/guest.elf  the PVH guest
+#   lib/libsealift-xen.so  the shim               bin/xen-check    the C checks
+#   agent/                 the agent jar + lib/ (when built)
+# usage: make-payload.sh OUT_DIR   (writes OUT_DIR/payload.ext4)
+set -eu
+HERE=$(cd "$(dirname "$0")" && pwd)
+NATIVE=$(dirname "$HERE")
+ROOT=$(dirname "$NATIVE")
+OUT=$1
+P=$OUT/payload
+rm -rf "$P"
+mkdir -p "$P/dom0" "$P/guest" "$P/lib" "$P/bin"
+install -m 0755 "$HERE/dom0/dom0-init" "$P/dom0-init"
+cp "$HERE"/dom0/*.sh "$HERE"/dom0/*.cfg "$P/dom0/" 2>/dev/null || cp "$HERE"/dom0/*.sh "$P/dom0/"
+cp "$NATIVE/guest/build/guest.elf" "$P/guest/"
+cp "$NATIVE/xen-shim/build/libsealift-xen.so" "$P/lib/"
+[ -f "$OUT/xen-check" ] && cp "$OUT/xen-check" "$P/bin/"
+AGENT_JAR=$ROOT/hypervisor-agent/target/sealift-agent.jar
+if [ -f "$AGENT_JAR" ]; then
+    mkdir -p "$P/agent"
+    cp "$AGENT_JAR" "$P/agent/"
+    [ -d "$ROOT/hypervisor-agent/target/lib" ] && cp -r "$ROOT/hypervisor-agent/target/lib" "$P/agent/"
+fi
+size_kib=$(du -sk "$P" | cut -f1)
+rm -f "$OUT/payload.ext4"
+mkfs.ext4 -q -F -L sealift-payload -E root_owner=0:0 -d "$P" "$OUT/payload.ext4" "$(( size_kib / 1024 + 16 ))M"
