@@ -39,6 +39,7 @@ public final class SimCluster implements AutoCloseable {
     private final List<String> jvmOptions;
     private final ClusterCa ca;
     private final Map<String, SimBackend> hosts = new LinkedHashMap<>();
+    private final Map<String, Long> pids = new LinkedHashMap<>();
     private long policySerial;
     private Policy currentPolicy;
 
@@ -89,6 +90,8 @@ public final class SimCluster implements AutoCloseable {
     public SimBackend boot(String hostId) throws HypervisorException {
         SimBackend b = SimBackend.attachOrStart(config(hostId));
         hosts.put(hostId, b);
+        // asked once now: a crash must not depend on the hypervisor still answering calls
+        pids.put(hostId, b.hypervisorPid());
         return b;
     }
 
@@ -109,6 +112,15 @@ public final class SimCluster implements AutoCloseable {
             throw new IllegalArgumentException("no host " + hostId + " in this cluster; hosts: " + hosts.keySet());
         }
         return b;
+    }
+
+    /** The hosts whose hypervisor is up (booted and not crashed). */
+    public List<SimBackend> running() {
+        return List.copyOf(hosts.values());
+    }
+
+    public boolean isUp(String hostId) {
+        return hosts.containsKey(hostId);
     }
 
     public Path stateDir(String hostId) {
@@ -158,12 +170,26 @@ public final class SimCluster implements AutoCloseable {
     /** Kills the whole host (SIGKILL of its hypervisor): domains are lost, sealed decisions stay on its disk. */
     public void crash(String hostId) throws HypervisorException {
         SimBackend b = hosts.remove(hostId);
-        long pid = b.hypervisorPid();
+        long pid = pids.remove(hostId);
+        ProcessHandle.of(pid).ifPresent(SimCluster::kill);
         b.close();
-        ProcessHandle.of(pid).ifPresent(h -> {
-            h.destroyForcibly();
-            h.onExit().join();
-        });
+    }
+
+    /**
+     * SIGKILL and wait until it is gone. The hypervisor runs detached from this JVM (it outlives agents), so
+     * onExit() would poll with a long back-off; a short poll of isAlive() is enough here.
+     */
+    private static void kill(ProcessHandle h) {
+        h.destroyForcibly();
+        long until = System.nanoTime() + 10_000_000_000L;
+        while (h.isAlive() && System.nanoTime() < until) {
+            try {
+                Thread.sleep(5);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     @Override

@@ -154,10 +154,13 @@ public final class SourceMigration {
     }
 
     /** From here on a cancel is refused: the hypervisor is asked to record RELEASE. */
-    private void commitToRelease() throws Cancelled {
+    private void commitToRelease() throws Cancelled, ProtocolException {
         synchronized (cancelLock) {
             if (cancelRequested) {
                 throw new Cancelled();
+            }
+            if (!watchdog.disarmIfNotFired()) {
+                throw new ProtocolException(Reason.DEADLINE, watchdog.fired() + " passed before RELEASE");
             }
             releasing = true;
         }
@@ -555,7 +558,7 @@ public final class SourceMigration {
             }
         } catch (HypervisorException he) {
             // a forged or tampered ABORT: treat it as our own abort if we have not released
-            failure = he.protocolReason().orElse(Reason.TAMPERED);
+            failure = reasonOf(he);
             reason = failure + ": the destination's ABORT did not verify: " + he.getMessage();
             if (!released) {
                 outcome = MigrationOutcome.ABORTED_BY_SOURCE;
@@ -660,7 +663,14 @@ public final class SourceMigration {
             return p.reason();
         }
         if (e instanceof HypervisorException h) {
-            return h.protocolReason().orElse(Reason.UNEXPECTED_RECORD);
+            if (h.protocolReason().isPresent()) {
+                return h.protocolReason().get();
+            }
+            // the hypervisor is gone or failed: this agent cannot know what it recorded last
+            return switch (h.reason()) {
+                case UNAVAILABLE, INTERNAL, STATE_IN_DOUBT -> Reason.STATE_IN_DOUBT;
+                default -> Reason.UNEXPECTED_RECORD;
+            };
         }
         if (e instanceof IOException) {
             return Reason.TRUNCATED;

@@ -47,6 +47,24 @@ final class Watchdog implements AutoCloseable {
         progress = counter;
     }
 
+    private boolean stillArmed(String why) {
+        return why.equals(deadlineName) && ticker.nanoTime() >= deadlineAt
+                || why.equals(silenceName) && progress != null;
+    }
+
+    /**
+     * Disarms everything unless it already fired; true if disarmed. The engine calls this right before a commit
+     * point (asking the hypervisor for RELEASE), so that a deadline never interrupts what follows it.
+     */
+    synchronized boolean disarmIfNotFired() {
+        if (fired.get() != null) {
+            return false;
+        }
+        deadlineAt = Long.MAX_VALUE;
+        progress = null;
+        return true;
+    }
+
     /** Why it fired, or null. */
     String fired() {
         return fired.get();
@@ -76,9 +94,14 @@ final class Watchdog implements AutoCloseable {
                     why = silenceName;
                 }
             }
-            if (why != null && fired.compareAndSet(null, why)) {
-                trip.run();
-                return;
+            if (why != null) {
+                synchronized (this) {
+                    // re-check under the lock: the engine may have disarmed it at a commit point meanwhile
+                    if (stillArmed(why) && fired.compareAndSet(null, why)) {
+                        trip.run();
+                        return;
+                    }
+                }
             }
             ticker.sleepNanos(20_000_000L);
         }

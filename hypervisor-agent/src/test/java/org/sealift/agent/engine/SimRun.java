@@ -39,6 +39,8 @@ public final class SimRun {
     public BackendInterposer dstInterposer;
     public StreamInterposer stream;
     public volatile SourceSession sourceSession;
+    /** The migration id, captured while the sessions still answered (a crashed agent's sessions do not). */
+    public volatile org.sealift.agent.spi.MigrationId migrationId;
     public volatile DestinationSession destinationSession;
     public volatile byte[] digestAtFreeze;
     public volatile byte[] digestAtReady;
@@ -65,6 +67,7 @@ public final class SimRun {
         srcInterposer = new BackendInterposer(srcHost, (call, result) -> {
             if (result instanceof SourceSession s) {
                 sourceSession = s;
+                migrationId = s.id();
             }
             if (call.equals("source.manifest") && diagnostics) {
                 digestAtFreeze = srcHost.protectedMemoryDigest(srcDom);
@@ -75,6 +78,9 @@ public final class SimRun {
             if (result instanceof DestinationSession d) {
                 destinationSession = d;
                 dstDom = d.domId();
+            }
+            if (call.equals("destination.onHello")) {
+                migrationId = destinationSession.id();
             }
             if (call.equals("backend.createDomain")) {
                 dstDom = ((org.sealift.agent.spi.DomainInfo) result).domId();

@@ -59,6 +59,17 @@ abstract class AttackSuite {
         h2 = cluster.host("h2");
     }
 
+    /** A test that crashed a host leaves it rebooted for the next one (sealed decisions survive, domains not). */
+    @org.junit.jupiter.api.AfterEach
+    void hostsUpAgain() throws Exception {
+        if (!cluster.isUp("h1")) {
+            h1 = cluster.boot("h1");
+        }
+        if (!cluster.isUp("h2")) {
+            h2 = cluster.boot("h2");
+        }
+    }
+
     @AfterAll
     static void stopHosts() {
         cluster.close();
@@ -102,7 +113,7 @@ abstract class AttackSuite {
     /** Running copies of the VM on both hosts: a domain with its name in state RUNNING. */
     static int runningCopies(String name) throws HypervisorException {
         int n = 0;
-        for (HypervisorBackend h : List.of(h1, h2)) {
+        for (HypervisorBackend h : cluster.running()) {
             for (DomainInfo d : h.listDomains()) {
                 if (d.name().equals(name) && d.state() == DomainState.RUNNING) {
                     n++;

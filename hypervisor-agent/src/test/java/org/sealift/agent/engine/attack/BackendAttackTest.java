@@ -155,6 +155,8 @@ class BackendAttackTest extends AttackSuite {
     @Test
     void dom0ReadsAProtectedPageDuringMigration() throws Exception {
         SimRun m = secure(busyVm());
+        // scanning the whole agent process inside the MANIFEST step takes seconds: keep the deadlines out of it
+        m.engine = SHORT.withDeadlines(org.sealift.agent.engine.Deadlines.all(java.time.Duration.ofSeconds(60)));
         SecretMarker marker = SecretMarker.forSeed(0x5ea1L);
         AtomicReference<String> seen = new AtomicReference<>("not checked");
         AtomicReference<MemoryScanner.Result> scan = new AtomicReference<>();
