@@ -502,11 +502,10 @@ final class Migrations {
                 }
                 r.manifestDigest = m.digest();
                 r.state = MigrationState.FROZEN;
-                // in memory the freeze binds at once; on disk it may follow (a crash loses the VM with the RAM)
                 if (r.pauseMillis == 0) {
                     r.pauseMillis = System.currentTimeMillis();
                 }
-                hv.persistLater();
+                hv.persist();
                 return new ProtocolMessage(ProtocolMessage.Kind.MANIFEST, Records.encode(rec));
             }
         }
@@ -1030,7 +1029,7 @@ final class Migrations {
         r.tokens.put(TokenKind.DONE, done.encode());
         r.state = MigrationState.COMMITTED;
         r.endMillis = r.resumeMillis;
-        hv.persistLater();
+        hv.persist(); // durable before DONE leaves: after a crash this host can still serve DONE, never ABORT
         LOG.info("host {}: migration {} RESUMED here, DONE", hv.hostId, r.id);
         return done;
     }

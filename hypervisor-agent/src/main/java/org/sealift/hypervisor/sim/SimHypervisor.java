@@ -582,9 +582,9 @@ public final class SimHypervisor implements AutoCloseable {
     }
 
     /**
-     * Seals the state soon, off the caller's path: for steps whose durability no decision depends on (FROZEN, READY,
-     * COMMITTED after RESUMING was sealed), so the stop-and-copy phase waits only for RELEASE and RESUMING.
-     * Caller holds this.
+     * Seals the state soon, off the caller's path: for steps whose durability no decision depends on (READY at the
+     * destination: after a crash its copy is gone and PRECOPY allows the same ABORT; COMMITTED at the source after
+     * DONE, which the destination re-serves). Caller holds this.
      */
     void persistLater() {
         if (!flushPending) {
