@@ -1,0 +1,191 @@
+package org.sealift.console.ui.inventory;
+
+import java.util.List;
+import java.util.Objects;
+
+import org.eclipse.jface.viewers.TreeViewer;
+import org.sealift.console.core.inventory.HostNode;
+import org.sealift.console.core.inventory.InventorySnapshot;
+import org.sealift.console.core.inventory.ProtectedProcessNode;
+import org.sealift.console.core.inventory.VmNode;
+
+/**
+ * The snapshot the tree shows (UI thread only) and the tree's shape derived from it: children of a key, their
+ * number, the parent. {@link #apply} moves the tree from one snapshot to the next touching only what changed, so an
+ * update costs in proportion to the change, not to the 20,000 nodes.
+ */
+public final class InventoryTreeModel {
+
+    /** The tree's input. */
+    public static final Object ROOT = new Object() {
+        @Override
+        public String toString() {
+            return "inventory";
+        }
+    };
+
+    private InventorySnapshot shown = InventorySnapshot.NO_SOURCE;
+
+    public InventorySnapshot shown() {
+        return shown;
+    }
+
+    public int childCount(Object element) {
+        return childCount(shown, element);
+    }
+
+    public Object child(Object parent, int index) {
+        return child(shown, parent, index);
+    }
+
+    public Object parent(Object element) {
+        if (element instanceof InventoryKey.Host) {
+            return ROOT;
+        }
+        if (element instanceof InventoryKey.Vm v) {
+            return new InventoryKey.Host(v.hostId());
+        }
+        if (element instanceof InventoryKey.Process p) {
+            return new InventoryKey.Vm(p.hostId(), p.vmId());
+        }
+        if (element instanceof InventoryKey.Loading l) {
+            return l.parent();
+        }
+        return null;
+    }
+
+    public HostNode host(InventoryKey key) {
+        return shown.host(key.hostId()).orElse(null);
+    }
+
+    public VmNode vm(InventoryKey.Vm key) {
+        return shown.vm(key.hostId(), key.vmId()).orElse(null);
+    }
+
+    public ProtectedProcessNode process(InventoryKey.Process key) {
+        return shown.processes(key.hostId(), key.vmId()).flatMap(l -> l.stream().filter(p -> p.pid() == key.pid())
+                .findFirst()).orElse(null);
+    }
+
+    static int childCount(InventorySnapshot s, Object element) {
+        if (element == ROOT) {
+            return s.hosts().size();
+        }
+        if (element instanceof InventoryKey.Host h) {
+            HostNode node = s.host(h.hostId()).orElse(null);
+            if (node == null || !node.isReachable()) {
+                return 0;
+            }
+            return s.vms(h.hostId()).map(List::size).orElse(node.vmCount() > 0 ? 1 : 0);
+        }
+        if (element instanceof InventoryKey.Vm v) {
+            VmNode node = s.vm(v.hostId(), v.vmId()).orElse(null);
+            if (node == null) {
+                return 0;
+            }
+            return s.processes(v.hostId(), v.vmId()).map(List::size).orElse(node.protectedProcesses() > 0 ? 1 : 0);
+        }
+        return 0;
+    }
+
+    static Object child(InventorySnapshot s, Object parent, int index) {
+        if (parent == ROOT) {
+            List<HostNode> hosts = s.hosts();
+            return index < hosts.size() ? new InventoryKey.Host(hosts.get(index).hostId()) : null;
+        }
+        if (parent instanceof InventoryKey.Host h) {
+            return s.vms(h.hostId()).<Object>map(l -> index < l.size()
+                    ? new InventoryKey.Vm(h.hostId(), l.get(index).vmId()) : null)
+                    .orElse(index == 0 ? new InventoryKey.Loading(h) : null);
+        }
+        if (parent instanceof InventoryKey.Vm v) {
+            return s.processes(v.hostId(), v.vmId()).<Object>map(l -> index < l.size()
+                    ? new InventoryKey.Process(v.hostId(), v.vmId(), l.get(index).pid()) : null)
+                    .orElse(index == 0 ? new InventoryKey.Loading(v) : null);
+        }
+        return null;
+    }
+
+    /**
+     * Shows {@code next} in {@code viewer} (a lazy, virtual tree over this model). Returns false if {@code next} is
+     * older than what is shown (it is then ignored).
+     */
+    public boolean apply(TreeViewer viewer, InventorySnapshot next) {
+        InventorySnapshot old = shown;
+        if (next.version() <= old.version() && old != InventorySnapshot.NO_SOURCE) {
+            return false;
+        }
+        shown = next;
+        int oldHosts = old.hosts().size();
+        int newHosts = next.hosts().size();
+        if (oldHosts != newHosts) {
+            viewer.setChildCount(ROOT, newHosts);
+        }
+        for (int i = 0; i < newHosts; i++) {
+            HostNode h = next.hosts().get(i);
+            HostNode before = i < oldHosts ? old.hosts().get(i) : null;
+            InventoryKey.Host key = new InventoryKey.Host(h.hostId());
+            if (before == null) {
+                continue; // a new row: the tree asks for it (updateElement) when it becomes visible
+            }
+            if (!before.hostId().equals(h.hostId())) {
+                viewer.replace(ROOT, i, key);
+                viewer.setChildCount(key, childCount(next, key));
+                continue;
+            }
+            if (!before.equals(h)) {
+                viewer.update(key, null);
+            }
+            applyChildren(viewer, old, next, key);
+        }
+        return true;
+    }
+
+    private static void applyChildren(TreeViewer viewer, InventorySnapshot old, InventorySnapshot next,
+            InventoryKey parent) {
+        if (parent instanceof InventoryKey.Host h && unchanged(old, next, h)) {
+            return;
+        }
+        int oldCount = childCount(old, parent);
+        int newCount = childCount(next, parent);
+        if (oldCount != newCount) {
+            viewer.setChildCount(parent, newCount);
+        }
+        for (int i = 0; i < newCount; i++) {
+            Object was = i < oldCount ? child(old, parent, i) : null;
+            if (was == null) {
+                continue; // a new row: filled when it becomes visible
+            }
+            Object is = child(next, parent, i);
+            if (!was.equals(is)) {
+                viewer.replace(parent, i, is);
+                viewer.setChildCount(is, childCount(next, is));
+            } else if (is instanceof InventoryKey.Vm vm) {
+                if (!Objects.equals(old.vm(vm.hostId(), vm.vmId()), next.vm(vm.hostId(), vm.vmId()))) {
+                    viewer.update(vm, null);
+                }
+                applyChildren(viewer, old, next, vm);
+            }
+        }
+    }
+
+    /** Same VM list and same process lists (snapshots share unchanged lists, so identity is enough). */
+    private static boolean unchanged(InventorySnapshot old, InventorySnapshot next, InventoryKey.Host h) {
+        List<VmNode> a = old.vms(h.hostId()).orElse(null);
+        List<VmNode> b = next.vms(h.hostId()).orElse(null);
+        if (a != b || childCount(old, h) != childCount(next, h)) {
+            return false;
+        }
+        if (a == null) {
+            return true;
+        }
+        for (VmNode v : a) {
+            if (old.processes(h.hostId(), v.vmId()).orElse(null) != next.processes(h.hostId(), v.vmId()).orElse(null)
+                    || old.loadingProcesses(h.hostId(), v.vmId()) != next.loadingProcesses(h.hostId(), v.vmId())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+}

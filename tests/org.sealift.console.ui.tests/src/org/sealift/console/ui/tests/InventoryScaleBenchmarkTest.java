@@ -1,0 +1,122 @@
+package org.sealift.console.ui.tests;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+
+import org.eclipse.swt.SWT;
+import org.eclipse.swt.widgets.Tree;
+import org.eclipse.swt.widgets.TreeItem;
+import org.junit.jupiter.api.Test;
+import org.sealift.console.core.inventory.HostNode;
+import org.sealift.console.core.tests.fixtures.FakeInventorySource;
+import org.sealift.console.ui.parts.InventoryPart;
+import org.sealift.console.ui.util.UiIds;
+
+/**
+ * Benchmark, not a timed test: 1,000 hosts × 20 VMs (21,000 rows) from a test double of the inventory source in the
+ * virtual, lazily filled tree. Opens the part, expands every host with the keyboard (each expansion loads that host's
+ * VMs in the background), then pages through all rows with Page Down, and prints the longest time the UI thread was
+ * blocked in each phase. It asserts only that all rows were shown.
+ */
+class InventoryScaleBenchmarkTest {
+
+    private static final int HOSTS = 1_000;
+    private static final int VMS = 20;
+
+    @Test
+    void twentyThousandInventoryNodes() throws Exception {
+        FakeInventorySource source = FakeInventorySource.large(HOSTS, VMS);
+        try (ConsoleHarness h = new ConsoleHarness(source, null, "Sealift inventory benchmark")) {
+            UiThreadClock clock = new UiThreadClock(h.display);
+            AtomicReference<InventoryPart> part = new AtomicReference<>();
+            clock.timed("open: create the part", () -> {
+                part.set(h.part(InventoryPart.class, h.shell));
+                h.open();
+            });
+            clock.phase("open: load 1,000 hosts");
+            AtomicBoolean done = new AtomicBoolean();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            long[] phaseMillis = new long[3];
+            int[] pages = new int[1];
+            Thread driver = new Thread(() -> {
+                try {
+                    UiRobot r = UiRobot.attach(h.display);
+                    Tree tree = r.sync(() -> UiRobot.find(h.shell, UiIds.INVENTORY_TREE, Tree.class));
+                    long t = System.currentTimeMillis();
+                    r.waitFor(() -> tree.getItemCount() == HOSTS && h.inventory.current().hosts().stream()
+                            .allMatch(HostNode::isReachable), () -> "1,000 hosts");
+                    phaseMillis[0] = System.currentTimeMillis() - t;
+
+                    clock.phase("expand: 1,000 hosts by key");
+                    t = System.currentTimeMillis();
+                    r.click(r.on(r.sync(() -> tree.getItem(0))));
+                    r.press(SWT.END); // the last host: expanding from the bottom up keeps the next host one row up
+                    for (int i = 0; i < HOSTS; i++) {
+                        r.key(0, '+', 1);
+                        r.key(SWT.ARROW_UP, (char) 0, 1);
+                        if (i % 50 == 49) {
+                            r.ui(() -> {
+                            }); // let the UI thread catch up now and then, as a person's pace would
+                        }
+                    }
+                    r.waitFor(() -> h.inventory.current().nodeCount() == HOSTS * (VMS + 1) && allExpanded(tree),
+                            () -> "all hosts expanded with their VMs: " + h.inventory.current());
+                    r.waitFor(() -> tree.getItem(HOSTS - 1).getItemCount() == VMS
+                            && tree.getItem(0).getItemCount() == VMS, () -> "VM rows in the tree");
+                    phaseMillis[1] = System.currentTimeMillis() - t;
+
+                    clock.phase("scroll: Page Down x all rows");
+                    t = System.currentTimeMillis();
+                    r.press(SWT.HOME);
+                    TreeItem last = r.sync(() -> tree.getItem(HOSTS - 1).getItem(VMS - 1));
+                    while (!r.sync(() -> isShown(tree, last))) {
+                        for (int i = 0; i < 10; i++) {
+                            r.key(SWT.PAGE_DOWN, (char) 0, 2);
+                            pages[0]++;
+                        }
+                        if (pages[0] > 5_000) {
+                            throw new AssertionError("never reached the last row");
+                        }
+                    }
+                    phaseMillis[2] = System.currentTimeMillis() - t;
+                    assertEquals("vm-999-19 \u2014 running, 1 protected", r.sync(last::getText));
+                } catch (Throwable e) {
+                    failure.set(e);
+                } finally {
+                    done.set(true);
+                    h.display.wake();
+                }
+            }, "benchmark-driver");
+            driver.start();
+            clock.loop(done);
+            if (failure.get() != null) {
+                throw new AssertionError(failure.get());
+            }
+            System.out.println("BENCHMARK inventory: " + HOSTS + " hosts x " + VMS + " VMs = "
+                    + h.inventory.current().nodeCount() + " nodes in a virtual lazy tree (Xvfb); hosts loaded in "
+                    + phaseMillis[0] + " ms, all expanded in " + phaseMillis[1] + " ms, " + pages[0]
+                    + " Page Down presses in " + phaseMillis[2] + " ms\n" + clock.report()
+                    + String.format("  longest UI-thread block opening+scrolling: %.2f ms (goal < 100 ms)",
+                            Math.max(Math.max(clock.maxMillis("open: create the part"),
+                                    clock.maxMillis("open: load 1,000 hosts")),
+                                    Math.max(clock.maxMillis("expand: 1,000 hosts by key"),
+                                            clock.maxMillis("scroll: Page Down x all rows")))));
+        }
+    }
+
+    private static boolean allExpanded(Tree tree) {
+        for (TreeItem i : tree.getItems()) {
+            if (!i.getExpanded()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static boolean isShown(Tree tree, TreeItem item) {
+        org.eclipse.swt.graphics.Rectangle r = item.getBounds();
+        return r.height > 0 && r.y >= 0 && r.y + r.height <= tree.getClientArea().height;
+    }
+}
