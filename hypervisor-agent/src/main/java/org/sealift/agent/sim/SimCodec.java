@@ -120,7 +120,7 @@ public final class SimCodec {
     public static void decision(SimFrame f, MigrationDecision d) {
         migrationId(f, d.id());
         f.u8(d.role().ordinal()).str(d.vmName()).i32(d.domId()).optStr(d.peerHostId()).u8(d.state().ordinal())
-                .bool(d.inDoubt()).str(d.detail());
+                .bool(d.inDoubt()).str(d.detail()).optStr(d.manifestDigest()).optStr(d.peerAkFingerprint());
     }
 
     public static MigrationDecision decision(SimFrame f) throws IOException {
@@ -131,7 +131,8 @@ public final class SimCodec {
         Optional<String> peer = f.optStr();
         MigrationState state = enumOf(MigrationState.values(), f.u8());
         boolean doubt = f.bool();
-        return new MigrationDecision(id, role, vm, domId, peer, state, doubt, f.str());
+        String detail = f.str();
+        return new MigrationDecision(id, role, vm, domId, peer, state, doubt, detail, f.optStr(), f.optStr());
     }
 
     public static void identity(SimFrame f, HostIdentity h) {

@@ -68,8 +68,17 @@ final class MigrationRecord {
     }
 
     MigrationDecision toDecision() {
+        Optional<String> fp = Optional.empty();
+        if (peerAkCertificate != null) {
+            try {
+                fp = Optional.of(java.util.HexFormat.of().formatHex(org.sealift.protocol.pki.Certificates
+                        .fingerprint(org.sealift.protocol.pki.Certificates.parse(peerAkCertificate))));
+            } catch (org.sealift.protocol.ProtocolException e) {
+                // our own sealed copy of a certificate that verified once: cannot fail to parse
+            }
+        }
         return new MigrationDecision(id, role, vmName, domId, Optional.ofNullable(peerHostId), state, inDoubt,
-                describe());
+                describe(), Optional.ofNullable(manifestDigest).map(java.util.HexFormat.of()::formatHex), fp);
     }
 
     private String describe() {

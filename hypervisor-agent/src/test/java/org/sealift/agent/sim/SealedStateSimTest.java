@@ -168,6 +168,10 @@ class SealedStateSimTest {
         assertThrows(HypervisorException.class, () -> src.resume(f.srcDom));
         byte[] digest = org.sealift.protocol.token.Token.decode(src.exportToken(m, TokenKind.RELEASE))
                 .manifestDigest();
+        // what the operator needs for the fence is in the source's recorded decision
+        MigrationDecision rec = decision(src, m);
+        assertEquals(java.util.HexFormat.of().formatHex(digest), rec.manifestDigest().orElseThrow());
+        assertEquals(java.util.HexFormat.of().formatHex(lostAk), rec.peerAkFingerprint().orElseThrow());
 
         var wrong = cluster.ca.issueFence(m.bytes(), new byte[32], lostAk, cluster.policy);
         var refused = assertThrows(HypervisorException.class,
