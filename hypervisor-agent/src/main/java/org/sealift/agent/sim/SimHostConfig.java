@@ -24,9 +24,13 @@ public record SimHostConfig(String hostId, Path stateDir, Path socket, Optional<
         Optional<Path> memoryDir, Optional<Path> vendorDir, boolean diagnostics, List<String> jvmOptions,
         Duration startTimeout) {
 
-    /** A small heap: guest memory is a shared file and protected plaintext lives off-heap. */
-    public static final List<String> DEFAULT_JVM_OPTIONS = List.of("-Xmx256m", "-XX:MaxDirectMemorySize=32g",
-            "-XX:+UseSerialGC");
+    /**
+     * Guest memory is a shared file and protected plaintext lives off-heap, but the heap holds the sealed copy of every
+     * protected page during a migration (source) and the received plaintext until it is verified (destination):
+     * about 1.1 times the protected memory. 4 GiB covers 1 GiB of protected pages with room; the heap is only
+     * committed as it is used.
+     */
+    public static final List<String> DEFAULT_JVM_OPTIONS = List.of("-Xmx4g", "-XX:MaxDirectMemorySize=32g");
 
     public SimHostConfig {
         jvmOptions = List.copyOf(jvmOptions);

@@ -123,8 +123,10 @@ public interface HypervisorBackend extends AutoCloseable {
     List<MigrationDecision> decisions() throws HypervisorException;
 
     /**
-     * An AK-signed token for hand carrying: RELEASE (source after RELEASE, re-served as often as needed), ABORT
-     * (after this host aborted), DONE (destination after resume). REFUSED if this host has not made that decision.
+     * An AK-signed token for hand carrying: RELEASE (source after RELEASE, re-served as often as needed), DONE
+     * (destination after resume), ABORT (this host's abort; if it has not aborted yet but still may — a source before
+     * RELEASE, a destination that has not resumed, neither in doubt — it aborts now and returns the token). REFUSED
+     * if this host has not made and cannot make that decision; STATE_IN_DOUBT if its sealed state was lost.
      */
     byte[] exportToken(MigrationId id, TokenKind kind) throws HypervisorException;
 
