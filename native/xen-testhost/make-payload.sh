@@ -3,7 +3,8 @@
 # (mkfs.ext4 -d, no loop mount), mounted read-only at /sealift in dom0:
 #   dom0-init, dom0/*.sh   what dom0 runs         guest/guest.elf  the PVH guest
 #   lib/libsealift-xen.so  the shim               bin/xen-check    the C checks
-#   agent/                 the agent jar + lib/ (when built)
+#   agent/                 the agent jar + lib/ and check/XenCheck.class (when built)
+# SEALIFT_AGENT_JAR: the agent jar (default hypervisor-agent/target/sealift-agent.jar)
 # usage: make-payload.sh OUT_DIR   (writes OUT_DIR/payload.ext4)
 set -eu
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -18,11 +19,13 @@ cp "$HERE"/dom0/*.sh "$HERE"/dom0/*.cfg "$P/dom0/" 2>/dev/null || cp "$HERE"/dom
 cp "$NATIVE/guest/build/guest.elf" "$P/guest/"
 cp "$NATIVE/xen-shim/build/libsealift-xen.so" "$P/lib/"
 [ -f "$OUT/xen-check" ] && cp "$OUT/xen-check" "$P/bin/"
-AGENT_JAR=$ROOT/hypervisor-agent/target/sealift-agent.jar
+AGENT_JAR=${SEALIFT_AGENT_JAR:-$ROOT/hypervisor-agent/target/sealift-agent.jar}
 if [ -f "$AGENT_JAR" ]; then
     mkdir -p "$P/agent"
-    cp "$AGENT_JAR" "$P/agent/"
-    [ -d "$ROOT/hypervisor-agent/target/lib" ] && cp -r "$ROOT/hypervisor-agent/target/lib" "$P/agent/"
+    cp "$AGENT_JAR" "$P/agent/sealift-agent.jar"
+    # the jar's manifest names its dependencies as lib/*.jar beside it
+    [ -d "$(dirname "$AGENT_JAR")/lib" ] && cp -r "$(dirname "$AGENT_JAR")/lib" "$P/agent/"
+    [ -f "$OUT/java-check/XenCheck.class" ] && cp -r "$OUT/java-check" "$P/agent/check"
 fi
 size_kib=$(du -sk "$P" | cut -f1)
 rm -f "$OUT/payload.ext4"

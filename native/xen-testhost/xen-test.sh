@@ -35,7 +35,7 @@ C_CHECKS="libxl-json open dom0-info create-paused guest-runs heartbeat-advances 
   logdirty-clean-while-running logdirty-disable foreign-map-contents foreign-map-live
   foreign-write-steers-guest vcpu-context hvm-context destroy"
 JAVA_CHECKS="open dom0-info create-paused guest-runs pause-freezes unpause-resumes logdirty-round
-  logdirty-clean-while-running foreign-map-contents vcpu-context destroy"
+  logdirty-clean-while-running foreign-map-contents vcpu-context vcpu-context-set destroy"
 
 t0=$(date +%s)
 if ! IMG=$(sh "$HERE/image/build-image.sh"); then

@@ -10,7 +10,7 @@ uptime_s() { cut -d' ' -f1 /proc/uptime; }
 CMDLINE="wss=8M rate=1000 status=1000"
 sed -e "s|@CMDLINE@|$CMDLINE|" -e "s|@NAME@|sealift-guest|" /sealift/dom0/guest.cfg > /tmp/guest.cfg
 if xl -N create /tmp/guest.cfg > /tmp/guest.json 2>/tmp/xl-n.err && grep -q '"c_info"' /tmp/guest.json; then
-    mark "RESULT suite=c name=libxl-json ok=1 detail=xl -N create gave $(wc -c < /tmp/guest.json) bytes of libxl JSON"
+    mark "RESULT suite=c name=libxl-json ok=1 detail=xl -N create gave $(wc -c < /tmp/guest.json) bytes of libxl JSON: $(tr -d '\n' < /tmp/guest.json)"
     /sealift/bin/xen-check /tmp/guest.json /sealift/guest/guest.elf "$CMDLINE"
 else
     mark "RESULT suite=c name=libxl-json ok=0 detail=xl -N create failed: $(tr '\n' ' ' < /tmp/xl-n.err)"
