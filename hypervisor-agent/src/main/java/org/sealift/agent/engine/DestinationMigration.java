@@ -364,7 +364,10 @@ public final class DestinationMigration {
                 ByteBuffer c = chunk((int) (pfn / chunkPages));
                 int off = (int) (pfn % chunkPages) * Pages.SIZE;
                 if (isZero) {
-                    c.put(off, ZERO_PAGE, 0, Pages.SIZE);
+                    // a fresh domain's memory is zero already: reading a hole is cheap, writing one allocates it
+                    if (!Pages.isZero(c, off)) {
+                        c.put(off, ZERO_PAGE, 0, Pages.SIZE);
+                    }
                 } else {
                     c.put(off, body, data, Pages.SIZE);
                 }
