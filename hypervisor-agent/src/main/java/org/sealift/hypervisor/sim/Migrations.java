@@ -91,6 +91,8 @@ final class Migrations {
         ControlReceiver receiver;
         HandshakeResult session;
         byte[] abortRecord;
+        /** Per process (by index in the domain), the version last sealed of each page; 0 = never sealed. */
+        final long[][] sealedVersions;
 
         SourceRun(long handle, Domain domain, MigrationRecord rec, Initiator initiator, byte[] helloRecord) {
             this.handle = handle;
@@ -98,6 +100,10 @@ final class Migrations {
             this.rec = rec;
             this.initiator = initiator;
             this.helloRecord = helloRecord;
+            this.sealedVersions = new long[domain.processes.size()][];
+            for (int i = 0; i < sealedVersions.length; i++) {
+                sealedVersions[i] = new long[domain.processes.get(i).pageCount()];
+            }
         }
     }
 
@@ -368,14 +374,16 @@ final class Migrations {
                 int idx = d.indexInOwner(pfn);
                 SealedBlob blob;
                 // under the page's lock: the version sealed is the version of exactly these contents
+                long[] sealed = run.sealedVersions[d.processes.indexOf(p)];
                 synchronized (p.lockFor(idx)) {
                     long version = p.version(idx);
-                    SealedBlob last = run.sealer.latestPage(pfn);
-                    if (last != null && last.version() == version && last.processId() == p.processId) {
+                    SealedBlob last = sealed[idx] == version ? run.sealer.latestPage(pfn) : null;
+                    if (last != null && last.version() == version) {
                         blob = last; // unchanged since its sealing: re-send it, no plaintext is touched
                     } else {
                         p.plainPage(idx).get(plain);
                         blob = run.sealer.sealPage(p.processId, pfn, version, plain, 0);
+                        sealed[idx] = version;
                     }
                 }
                 ids[i] = pfn;
@@ -465,15 +473,17 @@ final class Migrations {
                     // the MANIFEST names the final version of every protected page and context: anything changed
                     // since it was last sealed is sealed now (if dom0 did not send it, the destination finds it
                     // missing or stale)
-                    for (ProtectedProcess p : d.processes) {
+                    for (int pi = 0; pi < d.processes.size(); pi++) {
+                        ProtectedProcess p = d.processes.get(pi);
+                        long[] sealed = run.sealedVersions[pi];
                         keys.put(p.processId, p.key());
                         for (int i = 0; i < p.pageCount(); i++) {
                             synchronized (p.lockFor(i)) {
                                 long v = p.version(i);
-                                SealedBlob last = run.sealer.latestPage(p.pfns[i]);
-                                if (last == null || last.version() != v) {
+                                if (sealed[i] != v) {
                                     p.plainPage(i).get(plain);
                                     run.sealer.sealPage(p.processId, p.pfns[i], v, plain, 0);
+                                    sealed[i] = v;
                                 }
                             }
                         }
