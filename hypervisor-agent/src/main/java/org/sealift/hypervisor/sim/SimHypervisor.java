@@ -701,6 +701,11 @@ public final class SimHypervisor implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         hardware.close();
+        try {
+            java.nio.file.Files.deleteIfExists(memoryDir); // empty once every domain is gone
+        } catch (IOException e) {
+            // a leftover directory is reused by the next boot of this host
+        }
     }
 
     /** For messages: "vault, keys". */
