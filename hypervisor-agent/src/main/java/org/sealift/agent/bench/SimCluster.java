@@ -131,6 +131,15 @@ public final class SimCluster implements AutoCloseable {
         return ca;
     }
 
+    /**
+     * Installs trust, AK certificate and policy again on a host whose sealed state was lost (a test deleted it):
+     * what an operator does to bring such a host back into the cluster.
+     */
+    public void reenroll(String hostId) throws Exception {
+        enroll(hostId);
+        publishPolicy();
+    }
+
     private void enroll(String hostId) throws Exception {
         SimBackend b = host(hostId);
         b.installClusterTrust(ca.trust().toPem().getBytes(StandardCharsets.US_ASCII));
