@@ -150,6 +150,11 @@ public final class SimCluster implements AutoCloseable {
 
     /** A new policy (next serial) admitting every host's measurement and any host receiving any VM. */
     public void publishPolicy() throws Exception {
+        publishPolicyTo(hosts.keySet().toArray(String[]::new));
+    }
+
+    /** Like {@link #publishPolicy()}, but installed only on {@code hostIds} (the others keep the older one). */
+    public void publishPolicyTo(String... hostIds) throws Exception {
         policySerial++;
         Policy.Builder p = Policy.builder("engine-policy", policySerial)
                 .validity(Instant.now().minusSeconds(3600), Instant.now().plus(Duration.ofDays(1)))
@@ -160,8 +165,8 @@ public final class SimCluster implements AutoCloseable {
         }
         currentPolicy = p.build();
         byte[] signed = ca.signPolicy(currentPolicy).encoded();
-        for (SimBackend b : hosts.values()) {
-            b.installPolicy(signed);
+        for (String h : hostIds) {
+            host(h).installPolicy(signed);
         }
     }
 

@@ -209,8 +209,11 @@ public final class SourceMigration {
             writeMessage(session.hello());
             out.push();
             InboundStream.Frame reply = expect(RecordType.HELLO_REPLY, "the destination's HELLO_REPLY");
+            // the hypervisor judges the peer's header itself (it is in the signed transcript); the check after it
+            // only catches a hypervisor that would not
+            ProtocolMessage finish = session.onHelloReply(in.rawStreamHeader(), reply.recordBytes());
             checkPeerHeader(true);
-            writeMessage(session.onHelloReply(in.rawStreamHeader(), reply.recordBytes()));
+            writeMessage(finish);
             out.push();
             // the commit costs about as much as the handshake: signatures and a round trip each way
             fixedCostNanos = ticker.nanoTime() - t0;

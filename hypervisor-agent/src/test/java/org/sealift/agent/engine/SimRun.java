@@ -31,6 +31,7 @@ public final class SimRun {
     public MigrationOptions options;
     public EngineConfig engine = EngineConfig.DEFAULTS.withDeadlines(Deadlines.all(java.time.Duration.ofSeconds(20)));
     public StreamInterposer.Tamper tamper = StreamInterposer.Tamper.NONE;
+    public StreamInterposer.HeaderTamper headerTamper = StreamInterposer.HeaderTamper.NONE;
     public BackendInterposer.Hook srcHook = (call, result) -> { };
     public BackendInterposer.Hook dstHook = (call, result) -> { };
 
@@ -92,7 +93,7 @@ public final class SimRun {
         });
         Transport[] a = ChannelTransport.loopbackPair();
         Transport[] b = ChannelTransport.loopbackPair();
-        stream = new StreamInterposer(a[1], b[0], tamper);
+        stream = new StreamInterposer(a[1], b[0], tamper, headerTamper);
         DestinationMigration d = new DestinationMigration(dstInterposer.backend(), config, Optional.empty(), b[1],
                 options.mode(), engine, List.of());
         SourceMigration s = new SourceMigration(srcInterposer.backend(), srcDom, Optional.empty(), a[0], options,

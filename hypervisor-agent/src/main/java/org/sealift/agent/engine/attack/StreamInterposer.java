@@ -108,6 +108,15 @@ public final class StreamInterposer implements AutoCloseable {
         Tamper NONE = (r, out) -> out.forward(r);
     }
 
+    /** Changes a stream header (16 octets) on its way; returns what to forward. */
+    @FunctionalInterface
+    public interface HeaderTamper {
+        byte[] onHeader(Direction d, byte[] header);
+
+        HeaderTamper NONE = (d, h) -> h;
+    }
+
+    private final HeaderTamper headerTamper;
     private final Transport sourceSide;
     private final Transport destinationSide;
     private final Tamper tamper;
@@ -121,6 +130,11 @@ public final class StreamInterposer implements AutoCloseable {
      * destination agent.
      */
     public StreamInterposer(Transport sourceSide, Transport destinationSide, Tamper tamper) {
+        this(sourceSide, destinationSide, tamper, HeaderTamper.NONE);
+    }
+
+    public StreamInterposer(Transport sourceSide, Transport destinationSide, Tamper tamper, HeaderTamper headers) {
+        this.headerTamper = headers;
         this.sourceSide = sourceSide;
         this.destinationSide = destinationSide;
         this.tamper = tamper;
@@ -166,7 +180,7 @@ public final class StreamInterposer implements AutoCloseable {
         try {
             ByteBuffer header = ByteBuffer.allocate(16);
             from.readFully(header);
-            to.write(header.flip());
+            to.write(ByteBuffer.wrap(headerTamper.onHeader(d, header.array().clone())));
             int index = 0;
             while (true) {
                 header.clear();
