@@ -5,25 +5,34 @@
 # Every expected check must be present and ok; a missing line is a failure
 # (a check that never ran proves nothing). On failure the tail of the serial
 # log is shown. Ends with "N passed, M failed"; exit status 0 only if M = 0.
+#   1. one host: the C checks of the shim, then the Java checks of XenBackend
+#   2. two hosts on a QEMU socket network: both boot, their dom0s talk
 #
 # Environment: SEALIFT_XEN_CACHE (image cache), SEALIFT_XEN_TIMEOUT (QEMU
 # bound, seconds), SEALIFT_XEN_JAVA=0|1 (Java checks: default 1 when the
-# agent jar holds org.sealift.agent.xen.XenBackend, and then required).
+# agent jar holds org.sealift.agent.xen.XenBackend, and then required),
+# SEALIFT_XEN_TWO_HOSTS=0 (leave out part 2), SEALIFT_XEN_MIGRATE=1 (assert the
+# engine's migration probe between the two hosts instead of only showing it).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 B=$HERE/build
 mkdir -p "$B"
 LOG=$B/serial-checks.log
+LOGS=$LOG
+WHERE=
 passed=0
 failed=0
 
 pass() { passed=$((passed + 1)); echo "ok   $1"; }
 fail() { failed=$((failed + 1)); echo "FAIL $1"; }
 finish() {
-    if [ "$failed" -ne 0 ] && [ -f "$LOG" ]; then
-        echo "---- last 80 lines of the serial log $LOG"
-        tail -n 80 "$LOG" | tr -d '\r'
-        echo "----"
+    if [ "$failed" -ne 0 ]; then
+        for log in $LOGS; do
+            [ -f "$log" ] || continue
+            echo "---- last 80 lines of the serial log $log"
+            tail -n 80 "$log" | tr -d '\r'
+            echo "----"
+        done
     fi
     echo "$passed passed, $failed failed"
     [ "$failed" -eq 0 ]
@@ -65,19 +74,20 @@ t2=$(date +%s)
 echo "xen-test: Xen host booted, checked and powered off in $((t2 - t1)) s (QEMU exit status $qemu_rc)"
 
 # results, without the serial line's carriage returns
-tr -d '\r' < "$LOG" 2>/dev/null | grep -E '^SEALIFT-XEN-(RESULT|STAGE|DONE) ' > "$B/results.txt"
+RESULTS=$B/results.txt
+tr -d '\r' < "$LOG" 2>/dev/null | grep -E '^SEALIFT-XEN-(RESULT|STAGE|DONE) ' > "$RESULTS"
 sed -n 's/^SEALIFT-XEN-STAGE /  stage: /p' "$B/results.txt"
 
-expect() { # SUITE NAMES...
+expect() { # SUITE NAMES... (in $RESULTS)
     suite=$1
     shift
     for name in $*; do
-        line=$(grep "^SEALIFT-XEN-RESULT suite=$suite name=$name ok=" "$B/results.txt" | tail -n 1)
+        line=$(grep "^SEALIFT-XEN-RESULT suite=$suite name=$name ok=" "$RESULTS" | tail -n 1)
         detail=${line#*detail=}
         case "$line" in
-        *" ok=1 "*) pass "$suite/$name: $detail" ;;
-        "") fail "$suite/$name: no result line (the check did not run)" ;;
-        *) fail "$suite/$name: $detail" ;;
+        *" ok=1 "*) pass "$WHERE$suite/$name: $detail" ;;
+        "") fail "$WHERE$suite/$name: no result line (the check did not run)" ;;
+        *) fail "$WHERE$suite/$name: $detail" ;;
         esac
     done
 }
@@ -115,4 +125,50 @@ if [ "$qemu_rc" -eq 0 ] && grep -q '^SEALIFT-XEN-STAGE name=poweroff ' "$B/resul
 else
     fail "poweroff: QEMU exit status $qemu_rc (124 = killed at the ${SEALIFT_XEN_TIMEOUT:-480} s bound); QEMU said: $(head -c 600 "$B/qemu-checks.out")"
 fi
+
+[ "${SEALIFT_XEN_TWO_HOSTS:-1}" = 0 ] && finish
+
+# ---- 2. two hosts: A listens on a QEMU socket network on loopback, B connects
+port=$(( 20000 + $$ % 20000 ))
+LOGS="$LOGS $B/serial-host-a.log $B/serial-host-b.log"
+rm -f "$B/serial-host-a.log" "$B/serial-host-b.log"
+SEALIFT_DOM0_ARGS=sealift.role=a sh "$HERE/boot-host.sh" "$IMG" "$B/payload.ext4" "$B/serial-host-a.log" twohost \
+    -netdev "socket,id=n0,listen=127.0.0.1:$port" -device virtio-net-pci,netdev=n0,mac=52:54:00:5e:a1:0a \
+    >"$B/qemu-host-a.out" 2>&1 &
+pid_a=$!
+# B's QEMU connects at start: wait (bounded) until A's QEMU listens
+for i in $(seq 1 50); do
+    grep -q ":$(printf '%04X' "$port") 00000000:0000 0A" /proc/net/tcp 2>/dev/null && break
+    sleep 0.2
+done
+SEALIFT_DOM0_ARGS=sealift.role=b sh "$HERE/boot-host.sh" "$IMG" "$B/payload.ext4" "$B/serial-host-b.log" twohost \
+    -netdev "socket,id=n0,connect=127.0.0.1:$port" -device virtio-net-pci,netdev=n0,mac=52:54:00:5e:a1:0b \
+    >"$B/qemu-host-b.out" 2>&1
+rc_b=$?
+wait "$pid_a"
+rc_a=$?
+t3=$(date +%s)
+echo "xen-test: two Xen hosts booted, talked and powered off in $((t3 - t2)) s (QEMU exit status a=$rc_a b=$rc_b)"
+for h in a b; do
+    RESULTS=$B/results-host-$h.txt
+    WHERE="host-$h: "
+    tr -d '\r' < "$B/serial-host-$h.log" 2>/dev/null | grep -E '^SEALIFT-XEN-(RESULT|STAGE|DONE) ' > "$RESULTS"
+    expect init xen-info
+    expect "net-$h" eth0-up peer-hello
+    [ "$h" = b ] && expect net-b ping-a
+    # the engine's two-host migration probe: asserted only on request, since
+    # the migration between hosts is not finished yet (docs/xen-testing.md)
+    if [ "${SEALIFT_XEN_MIGRATE:-0}" = 1 ]; then
+        if [ "$h" = a ]; then expect migrate-source guest-runs migrate source-gone
+        else expect migrate-destination listening migrate guest-runs-here; fi
+    else
+        sed -n 's/^SEALIFT-XEN-RESULT suite=\(migrate-[a-z]*\) /probe (not asserted; SEALIFT_XEN_MIGRATE=1 asserts) \1 /p' "$RESULTS"
+    fi
+    eval "rc=\$rc_$h"
+    if [ "$rc" -eq 0 ] && grep -q '^SEALIFT-XEN-STAGE name=poweroff ' "$RESULTS"; then
+        pass "host-$h/poweroff: dom0 finished and powered host $h off"
+    else
+        fail "host-$h/poweroff: QEMU exit status $rc; QEMU said: $(head -c 600 "$B/qemu-host-$h.out")"
+    fi
+done
 finish
