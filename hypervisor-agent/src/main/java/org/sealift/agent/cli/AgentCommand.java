@@ -10,6 +10,10 @@ import java.util.Set;
 import java.util.concurrent.CountDownLatch;
 
 import org.sealift.agent.config.AgentConfig;
+import org.sealift.agent.daemon.BackendAttachment;
+import org.sealift.agent.daemon.DaemonRoutes;
+import org.sealift.agent.daemon.HostAgent;
+import org.sealift.agent.spi.HypervisorException;
 import org.sealift.agent.config.ConfigException;
 import org.sealift.agent.config.ConfigLoader;
 import org.sealift.agent.tls.TlsCredentials;
@@ -39,7 +43,8 @@ public final class AgentCommand {
             Map.entry("--api-port", "api.port"),
             Map.entry("--channel-address", "channel.address"),
             Map.entry("--channel-port", "channel.port"),
-            Map.entry("--log-level", "log.level"));
+            Map.entry("--log-level", "log.level"),
+            Map.entry("--peers-file", "peers.file"));
 
     private final PrintStream out;
     private final PrintStream err;
@@ -64,8 +69,12 @@ public final class AgentCommand {
         out.println("  --channel-address ADDR --channel-port N   agent channel (default 0.0.0.0:7444)");
         out.println("  --allow-fault-injection  lab only: accept attack injection on migrations");
         out.println("  --log-level LEVEL        error, warn, info (default), debug, trace");
+        out.println("  --peer ID=ADDRESS:PORT   another agent's channel (repeatable; same as peer.ID in the file)");
+        out.println("  --peers-file FILE        'ID = ADDRESS:PORT' lines of other agents, re-read at each use");
         out.println("  --set KEY=VALUE          any other configuration key");
         out.println("  --check                  validate the configuration and credentials, then exit");
+        out.println("  --enrollment-request FILE  start or attach to the hypervisor, write its endorsed AK");
+        out.println("                           enrollment request for 'sealift ca enroll --host ID --csr FILE', exit");
     }
 
     public int run(List<String> args) {
@@ -75,13 +84,17 @@ public final class AgentCommand {
         }
         AgentConfig config;
         boolean check;
+        Path enrollmentRequest;
         try {
             Set<String> valueFlags = new java.util.HashSet<>(FLAG_KEYS.keySet());
             valueFlags.add("--config");
             valueFlags.add("--set");
+            valueFlags.add("--enrollment-request");
+            valueFlags.add("--peer");
             Args a = new Args("sealift agent", args, valueFlags, Set.of("--allow-fault-injection", "--check"));
             a.expectPositionals(0, "");
             check = a.has("--check");
+            enrollmentRequest = a.value("--enrollment-request").map(Path::of).orElse(null);
             Path cwd = Path.of("").toAbsolutePath();
             Map<String, ConfigLoader.Setting> overrides = new LinkedHashMap<>();
             for (String set : a.values("--set")) {
@@ -91,6 +104,15 @@ public final class AgentCommand {
                 }
                 overrides.put(set.substring(0, eq).strip(), new ConfigLoader.Setting(set.substring(eq + 1).strip(),
                         "--set " + set, cwd));
+            }
+            for (String peer : a.values("--peer")) {
+                int eq = peer.indexOf('=');
+                if (eq <= 0) {
+                    throw new UsageException("sealift agent: --peer '" + peer + "' must be ID=ADDRESS:PORT (the"
+                            + " peer's agent channel)");
+                }
+                overrides.put(ConfigLoader.PEER_PREFIX + peer.substring(0, eq).strip(), new ConfigLoader.Setting(
+                        peer.substring(eq + 1).strip(), "--peer " + peer, cwd));
             }
             for (Map.Entry<String, String> f : FLAG_KEYS.entrySet()) {
                 if (a.has(f.getKey())) {
@@ -115,7 +137,38 @@ public final class AgentCommand {
         if (check) {
             return check(config);
         }
+        if (enrollmentRequest != null) {
+            return writeEnrollmentRequest(config, enrollmentRequest);
+        }
         return runUntilStopped(config);
+    }
+
+    /**
+     * Starts (or attaches to) the host's hypervisor and writes its endorsed AK enrollment request for
+     * 'sealift ca enroll --host ID --csr FILE'; the hypervisor keeps running.
+     */
+    private int writeEnrollmentRequest(AgentConfig config, Path file) {
+        BackendAttachment b;
+        try {
+            b = BackendAttachment.open(config);
+        } catch (HypervisorException | IllegalArgumentException e) {
+            err.println("sealift agent: cannot reach the hypervisor of host " + config.hostId() + ": "
+                    + e.getMessage());
+            return CaCommand.EXIT_FAILED;
+        }
+        try {
+            String pem = b.enrollmentRequest(config.credentialsDir());
+            java.nio.file.Files.writeString(file, pem, java.nio.charset.StandardCharsets.US_ASCII);
+            out.println("wrote the enrollment request of host " + config.hostId() + " to " + file);
+            out.println("next: sealift ca enroll --host " + config.hostId() + " --csr " + file
+                    + " --out DIR, then copy DIR to " + config.credentialsDir());
+            return CaCommand.EXIT_OK;
+        } catch (HypervisorException | java.io.IOException e) {
+            err.println("sealift agent: cannot write the enrollment request: " + e.getMessage());
+            return CaCommand.EXIT_FAILED;
+        } finally {
+            b.close();
+        }
     }
 
     private int check(AgentConfig config) {
@@ -139,10 +192,17 @@ public final class AgentCommand {
         for (String line : config.describe()) {
             log.info("config: {}", line);
         }
-        AgentDaemon.Unattached none = AgentDaemon.unattached(config);
         AgentDaemon daemon;
         try {
-            daemon = AgentDaemon.start(config, clock, none, none);
+            daemon = AgentDaemon.start(config, clock, (tls, events) -> {
+                HostAgent host;
+                try {
+                    host = HostAgent.start(config, tls, events, clock);
+                } catch (HypervisorException e) {
+                    throw new java.io.IOException("cannot attach to the hypervisor: " + e.getMessage(), e);
+                }
+                return new AgentDaemon.Wiring(host, host, DaemonRoutes.create(host, events), host);
+            });
         } catch (AgentDaemon.StartException e) {
             err.println("sealift agent: " + e.getMessage());
             return CaCommand.EXIT_FAILED;

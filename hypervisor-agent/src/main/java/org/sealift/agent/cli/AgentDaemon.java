@@ -18,6 +18,7 @@ import org.sealift.agent.api.ApiServer;
 import org.sealift.agent.api.EventHub;
 import org.sealift.agent.api.HostInfo;
 import org.sealift.agent.api.HostInfoSource;
+import org.sealift.agent.api.Router;
 import org.sealift.agent.config.AgentConfig;
 import org.sealift.agent.tls.AgentChannelServer;
 import org.sealift.agent.tls.ChannelConnection;
@@ -48,8 +49,19 @@ public final class AgentDaemon implements AutoCloseable {
         }
     }
 
+    /** What the daemon serves, made once TLS and the event hub exist (the backend and engine plug in here). */
+    public record Wiring(HostInfoSource host, ChannelHandler channel, Router router, AutoCloseable resource) {
+    }
+
+    /** Builds the {@link Wiring}; a failure is reported as a start failure with its message. */
+    @FunctionalInterface
+    public interface Attachment {
+        Wiring attach(TlsCredentials tls, EventHub events) throws Exception;
+    }
+
     private final AgentConfig config;
     private final List<AutoCloseable> resources = new ArrayList<>();
+    private AutoCloseable attached;
     private EventHub events;
     private ApiServer api;
     private AgentChannelServer channel;
@@ -61,17 +73,35 @@ public final class AgentDaemon implements AutoCloseable {
 
     public static AgentDaemon start(AgentConfig config, Clock clock, HostInfoSource host, ChannelHandler handler)
             throws StartException {
+        return start(config, clock, (tls, events) -> new Wiring(host, handler, AgentRoutes.create(host, events),
+                null));
+    }
+
+    /**
+     * Locks the data directory, loads the TLS identity, makes the event hub, attaches the backend through
+     * {@code attachment}, then opens the management API and the agent channel.
+     */
+    public static AgentDaemon start(AgentConfig config, Clock clock, Attachment attachment) throws StartException {
         AgentDaemon d = new AgentDaemon(config);
         try {
             d.lockDataDir();
             TlsCredentials tls = loadCredentials(config, clock);
             Duration heartbeat = Duration.ofMillis(Math.min(15_000, config.apiIdleTimeout().toMillis() / 2));
             d.events = d.keep(new EventHub(heartbeat, 256));
+            Wiring w;
+            try {
+                w = attachment.attach(tls, d.events);
+            } catch (IOException e) {
+                throw e;
+            } catch (Exception e) {
+                throw new IOException(e.getMessage(), e);
+            }
+            d.attached = w.resource();
             ApiServer.Settings settings = new ApiServer.Settings(config.apiAddress(), config.apiPort(),
                     config.apiMaxBodyBytes(), config.apiIdleTimeout(), config.apiMaxThreads(), 1024);
-            d.api = d.keep(ApiServer.start(tls, AgentRoutes.create(host, d.events), settings, clock, null));
-            d.channel = d.keep(AgentChannelServer.start(tls, config.channelAddress(), config.channelPort(), handler,
-                    config.channelHandshakeTimeout(), config.channelMaxConnections(), clock, null));
+            d.api = d.keep(ApiServer.start(tls, w.router(), settings, clock, null));
+            d.channel = d.keep(AgentChannelServer.start(tls, config.channelAddress(), config.channelPort(),
+                    w.channel(), config.channelHandshakeTimeout(), config.channelMaxConnections(), clock, null));
         } catch (TlsSetupException e) {
             d.close();
             throw new StartException("agent " + config.hostId() + " cannot use its TLS credentials: "
@@ -165,6 +195,14 @@ public final class AgentDaemon implements AutoCloseable {
             return;
         }
         closed = true;
+        if (attached != null) {
+            // first: migrations in flight are cancelled while the channel can still carry their ABORT
+            try {
+                attached.close();
+            } catch (Exception e) {
+                LOG.warn("while stopping agent {}: {}", config.hostId(), e.getMessage());
+            }
+        }
         for (int i = resources.size() - 1; i >= 0; i--) {
             try {
                 resources.get(i).close();

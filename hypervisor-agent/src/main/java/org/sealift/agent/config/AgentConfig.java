@@ -1,6 +1,7 @@
 package org.sealift.agent.config;
 
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -15,6 +16,7 @@ public record AgentConfig(
         String hostId,
         Backend backend,
         Path dataDir,
+        Path credentialsDir,
         Path tlsCert,
         Path tlsKey,
         Path tlsCa,
@@ -29,7 +31,25 @@ public record AgentConfig(
         int channelMaxConnections,
         boolean allowFaultInjection,
         String logLevel,
-        Map<String, String> backendSettings) {
+        Map<String, String> backendSettings,
+        Map<String, InetSocketAddress> peers,
+        Path peersFile,
+        MigrationTimes migration) {
+
+    /**
+     * Deadlines and waits of migrations run by this agent (PROTOCOL.md G4 defaults).
+     *
+     * @param handshake            the attested handshake
+     * @param precopySilence       no progress on the stream while the VM still runs
+     * @param pausedWithoutRelease VM paused at the source and no RELEASE yet
+     * @param readyDeadline        destination after READY without RELEASE or ABORT (also told to its hypervisor)
+     * @param attestWait           how long a destination waits for the source's attestation proposal before it
+     *                             logs its own record alone
+     * @param resolveInterval      how often migrations in doubt are retried with their peer
+     */
+    public record MigrationTimes(Duration handshake, Duration precopySilence, Duration pausedWithoutRelease,
+            Duration readyDeadline, Duration attestWait, Duration resolveInterval) {
+    }
 
     /** Which hypervisor the agent drives. */
     public enum Backend {
@@ -45,6 +65,7 @@ public record AgentConfig(
 
     public AgentConfig {
         backendSettings = Map.copyOf(backendSettings);
+        peers = Map.copyOf(peers);
     }
 
     /** The settings as "key = value" lines, for the startup log (paths and addresses only, no secrets exist here). */
@@ -53,6 +74,7 @@ public record AgentConfig(
         out.add("host.id = " + hostId);
         out.add("backend = " + backend.label());
         out.add("data.dir = " + dataDir);
+        out.add("credentials.dir = " + credentialsDir);
         out.add("tls.cert = " + tlsCert);
         out.add("tls.key = " + tlsKey);
         out.add("tls.ca = " + tlsCa);
@@ -62,6 +84,13 @@ public record AgentConfig(
                 + channelHandshakeTimeout.toMillis() + " ms, max " + channelMaxConnections + " connections)");
         out.add("allow-fault-injection = " + allowFaultInjection);
         out.add("log.level = " + logLevel);
+        out.add("migration deadlines = handshake " + migration.handshake().toMillis() + " ms, silence "
+                + migration.precopySilence().toMillis() + " ms, paused " + migration.pausedWithoutRelease().toMillis()
+                + " ms, after READY " + migration.readyDeadline().toMillis() + " ms");
+        peers.forEach((k, v) -> out.add("peer." + k + " = " + v.getHostString() + ":" + v.getPort()));
+        if (peersFile != null) {
+            out.add("peers.file = " + peersFile);
+        }
         backendSettings.forEach((k, v) -> out.add(k + " = " + v));
         return out;
     }

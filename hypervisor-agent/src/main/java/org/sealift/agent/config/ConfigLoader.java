@@ -2,6 +2,7 @@ package org.sealift.agent.config;
 
 import java.io.IOException;
 import java.net.InetAddress;
+import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -46,7 +47,22 @@ public final class ConfigLoader {
             new Key("channel.handshake-timeout-ms", "10000", "TLS handshake and channel preamble deadline"),
             new Key("channel.max-connections", "64", "channel connections (migrations) carried at once"),
             new Key("allow-fault-injection", "false", "lab only: accept --inject attacks on migrations"),
-            new Key("log.level", "info", "error, warn, info, debug or trace"));
+            new Key("log.level", "info", "error, warn, info, debug or trace"),
+            new Key("peers.file", null, "a file of 'ID = ADDRESS:PORT' lines naming other agents' channels, read"
+                    + " at each use (labs write it; default none)"),
+            new Key("migration.handshake-deadline-ms", "10000", "deadline of the attested handshake"),
+            new Key("migration.silence-deadline-ms", "30000", "no stream progress during pre-copy this long aborts"),
+            new Key("migration.paused-deadline-ms", "5000", "VM paused at the source without RELEASE this long"
+                    + " aborts"),
+            new Key("migration.ready-deadline-ms", "30000", "destination after READY without RELEASE or ABORT"
+                    + " this long aborts and zeroizes"),
+            new Key("migration.attest-wait-ms", "60000", "a destination waits this long for the source's"
+                    + " attestation proposal before it logs its own record alone"),
+            new Key("migration.resolve-interval-ms", "10000", "how often migrations in doubt are retried with"
+                    + " their peer"));
+
+    /** Keys {@code peer.ID = ADDRESS:PORT}: where the agent channel of host ID listens. */
+    public static final String PEER_PREFIX = "peer.";
 
     /** Keys under these prefixes are settings of that backend, passed to it as they are. */
     public static final List<String> BACKEND_PREFIXES = List.of("sim.", "xen.");
@@ -131,7 +147,41 @@ public final class ConfigLoader {
         if (KEYS.stream().anyMatch(k -> k.name().equals(key))) {
             return true;
         }
+        if (key.startsWith(PEER_PREFIX) && key.length() > PEER_PREFIX.length()) {
+            return true;
+        }
         return BACKEND_PREFIXES.stream().anyMatch(p -> key.startsWith(p) && key.length() > p.length());
+    }
+
+    /**
+     * Parses a peer's channel address "ADDRESS:PORT" (an IPv6 address in brackets).
+     *
+     * @throws IllegalArgumentException naming what is wrong
+     */
+    public static InetSocketAddress peerAddress(String value) {
+        String v = value.strip();
+        int colon = v.lastIndexOf(':');
+        if (colon <= 0 || colon == v.length() - 1) {
+            throw new IllegalArgumentException("'" + value + "' is not ADDRESS:PORT");
+        }
+        String host = v.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        int port;
+        try {
+            port = Integer.parseInt(v.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("'" + value + "' has no port number after the last ':'");
+        }
+        if (port < 1 || port > 65535) {
+            throw new IllegalArgumentException("port " + port + " in '" + value + "' is out of range 1-65535");
+        }
+        try {
+            return new InetSocketAddress(InetAddress.getByName(host), port);
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("'" + host + "' in '" + value + "' is not an address or a known name");
+        }
     }
 
     private static String unknownKey(String key, String origin) {
@@ -191,6 +241,31 @@ public final class ConfigLoader {
             problems.add(origin(s, "log.level") + ": log.level '" + level + "' is unknown; use error, warn, info,"
                     + " debug or trace");
         }
+        Map<String, InetSocketAddress> peers = new TreeMap<>();
+        s.forEach((k, v) -> {
+            if (!k.startsWith(PEER_PREFIX)) {
+                return;
+            }
+            String id = k.substring(PEER_PREFIX.length());
+            if (!Certificates.isValidHostId(id)) {
+                problems.add(v.origin() + ": '" + k + "' names host '" + id + "', which is not a valid host id");
+                return;
+            }
+            try {
+                peers.put(id, peerAddress(v.value()));
+            } catch (IllegalArgumentException e) {
+                problems.add(v.origin() + ": " + k + ": " + e.getMessage() + "; give the peer's channel.address and"
+                        + " channel.port, e.g. 10.1.0.12:7444");
+            }
+        });
+        Path peersFile = s.containsKey("peers.file") ? path(s, "peers.file") : null;
+        AgentConfig.MigrationTimes times = new AgentConfig.MigrationTimes(
+                Duration.ofMillis(number(s, "migration.handshake-deadline-ms", 100, 600_000, problems)),
+                Duration.ofMillis(number(s, "migration.silence-deadline-ms", 100, 3_600_000, problems)),
+                Duration.ofMillis(number(s, "migration.paused-deadline-ms", 100, 600_000, problems)),
+                Duration.ofMillis(number(s, "migration.ready-deadline-ms", 100, 3_600_000, problems)),
+                Duration.ofMillis(number(s, "migration.attest-wait-ms", 100, 3_600_000, problems)),
+                Duration.ofMillis(number(s, "migration.resolve-interval-ms", 100, 3_600_000, problems)));
         Map<String, String> backendSettings = new TreeMap<>();
         String prefix = backend.label() + ".";
         s.forEach((k, v) -> {
@@ -201,9 +276,9 @@ public final class ConfigLoader {
         if (!problems.isEmpty()) {
             return null;
         }
-        return new AgentConfig(hostId, backend, dataDir, tlsCert, tlsKey, tlsCa, apiAddress, apiPort, maxBody,
-                Duration.ofMillis(idle), threads, channelAddress, channelPort, Duration.ofMillis(handshake), maxConn,
-                faults, level, backendSettings);
+        return new AgentConfig(hostId, backend, dataDir, credentials, tlsCert, tlsKey, tlsCa, apiAddress, apiPort,
+                maxBody, Duration.ofMillis(idle), threads, channelAddress, channelPort, Duration.ofMillis(handshake),
+                maxConn, faults, level, backendSettings, peers, peersFile, times);
     }
 
     private static String get(Map<String, Setting> s, String key) {

@@ -134,4 +134,26 @@ class ConfigLoaderTest {
             assertTrue(text.contains("`" + k.name() + "`"), "docs/agent-config.md does not document " + k.name());
         }
     }
+
+    @Test
+    void peersAndMigrationDeadlinesAreReadAndCheckedTogether() throws Exception {
+        Path f = file("host.id = h1", "peer.h2 = 10.1.0.12:7444", "peer.h3 = [::1]:7500", "peers.file = peers.conf",
+                "migration.paused-deadline-ms = 2500", "migration.resolve-interval-ms = 500");
+        AgentConfig c = ConfigLoader.load(f, Map.of());
+        assertEquals(new java.net.InetSocketAddress(InetAddress.getByName("10.1.0.12"), 7444), c.peers().get("h2"));
+        assertEquals(7500, c.peers().get("h3").getPort());
+        assertEquals(tmp.resolve("etc").resolve("peers.conf"), c.peersFile());
+        assertEquals(Duration.ofMillis(2500), c.migration().pausedWithoutRelease());
+        assertEquals(Duration.ofSeconds(30), c.migration().readyDeadline(), "G4 default");
+        assertEquals(Duration.ofMillis(500), c.migration().resolveInterval());
+
+        Path bad = file("host.id = h1", "peer.h2 = 10.1.0.12", "peer.bad/id = 10.0.0.1:1", "peer.h3 = h:99999",
+                "migration.ready-deadline-ms = 0");
+        ConfigException e = assertThrows(ConfigException.class, () -> ConfigLoader.load(bad, Map.of()));
+        String m = e.getMessage();
+        assertTrue(m.contains("agent.conf:2: peer.h2: '10.1.0.12' is not ADDRESS:PORT"), m);
+        assertTrue(m.contains("'peer.bad/id' names host 'bad/id', which is not a valid host id"), m);
+        assertTrue(m.contains("port 99999 in 'h:99999' is out of range"), m);
+        assertTrue(m.contains("migration.ready-deadline-ms is '0'"), m);
+    }
 }
