@@ -17,7 +17,7 @@ else
 fi
 mark "STAGE name=c-checks-done uptime=$(uptime_s)"
 
-if [ -f /sealift/dom0/run-java.sh ] && [ -f /sealift/agent/sealift-agent.jar ]; then
+if [ -f /sealift/dom0/run-java.sh ] && [ -f /sealift/agent/check/XenCheck.class ]; then
     sh /sealift/dom0/run-java.sh
     mark "STAGE name=java-checks-done uptime=$(uptime_s)"
 fi
