@@ -42,7 +42,7 @@ finish() {
 C_CHECKS="libxl-json open dom0-info create-paused guest-runs heartbeat-advances pause-freezes unpause-resumes
   logdirty-enable logdirty-paused-is-clean logdirty-round-exact logdirty-peek-then-clean
   logdirty-clean-while-running logdirty-disable foreign-map-contents foreign-map-live
-  foreign-write-steers-guest vcpu-context hvm-context destroy"
+  foreign-write-steers-guest vcpu-context hvm-context destroy pv-logdirty-refused"
 JAVA_CHECKS="open dom0-info create-paused guest-runs pause-freezes unpause-resumes logdirty-round
   logdirty-clean-while-running foreign-map-contents vcpu-context vcpu-context-set destroy"
 
