@@ -144,13 +144,19 @@ public final class EngineBench {
                         List<MigrationSummary> summaries = new ArrayList<>();
                         for (int r = 0; r < runs; r++) {
                             DomainConfig c = vm(mem, wws, mode, "bench-" + (++vm));
-                            MigrationSummary s = once(src, dst, c);
+                            int dom = src.createDomain(c).domId();
+                            src.resume(dom);
+                            long[] cpu0 = cpu(cluster);
+                            MigrationSummary s = once(src, dom, dst, c);
+                            long[] cpu1 = cpu(cluster);
                             summaries.add(s);
                             samples.add(new double[] {s.totalNanos() / 1e6, s.downtimeNanos() / 1e6,
                                     s.rounds().size(), s.bytes()});
                             out.printf(Locale.ROOT, "  %-6s %5d MiB wws %3d MiB run %d: %8.1f ms total, %6.2f ms"
-                                    + " downtime, %d rounds, %d bytes%n", mode, mem, wws, r + 1, s.totalNanos() / 1e6,
-                                    s.downtimeNanos() / 1e6, s.rounds().size(), s.bytes());
+                                    + " downtime, %d rounds, %d bytes; CPU ms agent %d, source hypervisor %d,"
+                                    + " destination hypervisor %d%n", mode, mem, wws, r + 1, s.totalNanos() / 1e6,
+                                    s.downtimeNanos() / 1e6, s.rounds().size(), s.bytes(), cpu1[0] - cpu0[0],
+                                    cpu1[1] - cpu0[1], cpu1[2] - cpu0[2]);
                         }
                         rows.add(new Row(mem, wws, mode, median(samples, 0), median(samples, 1),
                                 (int) median(samples, 2), (long) median(samples, 3), samples));
@@ -159,6 +165,29 @@ public final class EngineBench {
             }
         }
         return rows;
+    }
+
+    /**
+     * CPU milliseconds used so far by this JVM (both agents) and the two hypervisor processes: on a shared machine
+     * wall time depends on the neighbours, CPU time shows where the work goes.
+     */
+    private static long[] cpu(SimCluster cluster) {
+        return new long[] {cpuMillis(ProcessHandle.current().pid()), cpuMillis(cluster.pid("bench-src")),
+                cpuMillis(cluster.pid("bench-dst"))};
+    }
+
+    private static long cpuMillis(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime + stime
+            if (Boolean.getBoolean("sealift.bench.cpuSplit")) {
+                System.out.println("    pid " + pid + " user " + f[11] + "0 ms, system " + f[12] + "0 ms");
+            }
+            return ticks * 10; // USER_HZ is 100 on Linux
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
     }
 
     /** The benchmark VM: in secure mode a quarter of memory and of the working set is protected. */
@@ -178,9 +207,7 @@ public final class EngineBench {
         return new DomainConfig(name, memMiB, 2, procs, w);
     }
 
-    private static MigrationSummary once(SimBackend src, SimBackend dst, DomainConfig c) throws Exception {
-        int dom = src.createDomain(c).domId();
-        src.resume(dom);
+    private static MigrationSummary once(SimBackend src, int dom, SimBackend dst, DomainConfig c) throws Exception {
         Transport[] pair = ChannelTransport.loopbackPair();
         MigrationMode mode = c.hasProtectedProcesses() ? MigrationMode.SECURE : MigrationMode.PLAIN;
         DestinationMigration d = new DestinationMigration(dst, c, Optional.empty(), pair[1], mode,

@@ -46,10 +46,23 @@ public final class SimCluster implements AutoCloseable {
     private SimCluster(Path root, boolean diagnostics, List<String> jvmOptions) throws IOException {
         this.root = root;
         this.vendorDir = root.resolve("vendor");
-        this.memoryDir = root.resolve("shm");
+        this.memoryDir = memoryDir(root);
         this.diagnostics = diagnostics;
         this.jvmOptions = jvmOptions;
         this.ca = ClusterCa.create("engine-cluster", Instant.now().minusSeconds(3600), Duration.ofDays(30));
+    }
+
+    /**
+     * Guest memory belongs in RAM (tmpfs), as it is for a real hypervisor: a file on a disk file system makes every
+     * first touch of a page a read with zero-fill and every write a dirty page to flush, which the engine would pay
+     * for. One directory per cluster under /dev/shm, or under {@code root} where there is no /dev/shm.
+     */
+    private static Path memoryDir(Path root) throws IOException {
+        Path shm = Path.of("/dev/shm");
+        if (Files.isDirectory(shm) && Files.isWritable(shm)) {
+            return Files.createTempDirectory(shm, "sealift-cluster-");
+        }
+        return root.resolve("shm");
     }
 
     /**
@@ -117,6 +130,15 @@ public final class SimCluster implements AutoCloseable {
     /** The hosts whose hypervisor is up (booted and not crashed). */
     public List<SimBackend> running() {
         return List.copyOf(hosts.values());
+    }
+
+    /** The host's hypervisor process (for CPU accounting and crash tests). */
+    public long pid(String hostId) {
+        Long p = pids.get(hostId);
+        if (p == null) {
+            throw new IllegalArgumentException("host " + hostId + " is not up");
+        }
+        return p;
     }
 
     public boolean isUp(String hostId) {

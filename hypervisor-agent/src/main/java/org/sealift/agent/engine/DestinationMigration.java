@@ -19,6 +19,7 @@ import org.sealift.agent.spi.MigrationDecision;
 import org.sealift.agent.spi.ProtocolMessage;
 import org.sealift.agent.spi.SealedAcceptance;
 import org.sealift.agent.spi.SignedAttestation;
+import org.sealift.agent.spi.WorkloadSpec;
 import org.sealift.model.MigrationEvent;
 import org.sealift.model.MigrationMode;
 import org.sealift.model.MigrationOutcome;
@@ -128,12 +129,18 @@ public final class DestinationMigration {
         watchdog = new Watchdog(ticker, "sealift-dst-watchdog", this::deadlinePassed);
         watchdog.deadline("handshake deadline (" + engine.deadlines().handshake().toMillis() + " ms)",
                 engine.deadlines().handshake().toNanos());
+        // the incoming domain's memory is what arrives: its guest never booted here, so no initial fill
+        WorkloadSpec w = config.workload();
+        DomainConfig incoming = new DomainConfig(config.name(), config.memoryMiB(), config.vcpus(),
+                config.protectedProcesses(), new WorkloadSpec(0, w.normalWorkingSetPages(),
+                        w.normalDirtyPagesPerSecond(), w.protectedWorkingSetPages(), w.protectedDirtyPagesPerSecond(),
+                        w.seed(), w.secretMarkerSeed()));
         if (secure) {
-            session = backend.openSecureDestination(new DestinationRequest(config, sourceHostId,
+            session = backend.openSecureDestination(new DestinationRequest(incoming, sourceHostId,
                     engine.deadlines().destinationAfterReady().toMillis()));
             domId = session.domId();
         } else {
-            domId = backend.createDomain(config).domId();
+            domId = backend.createDomain(incoming).domId();
         }
         in = new InboundStream(transport, engine.streamBuffers(), "sealift-dst-reader");
         out = new OutboundStream(transport, secure ? StreamHeader.secureV1() : StreamHeader.plainV1(),
