@@ -218,11 +218,11 @@ class DaemonApiTest {
     @Test
     @Order(6)
     void aSecondMigrationIsRefusedByTheHypervisorsLockAndCancelAbortsForReal() throws Exception {
-        // 1 MiB/s keeps the first migration in pre-copy for a while
-        JsonNode first = api.post("h1", "/v1/migrations", Map.of("vm", "guarded", "to", "h2", "bandwidthMiBps", 1));
+        api.createBusyVm("h1", "busy");
+        JsonNode first = api.post("h1", "/v1/migrations", LabApi.slowly("busy", "h2"));
         String id = first.path("id").asText();
         assertEquals("PRECOPY", api.awaitPhase("h1", id, "PRECOPY").path("phase").asText());
-        HttpResponse<String> second = migrate("h1", Map.of("vm", "guarded", "to", "h3"));
+        HttpResponse<String> second = migrate("h1", Map.of("vm", "busy", "to", "h3"));
         assertError(409, "vm_locked", "already in migration " + id, second);
         assertTrue(second.body().contains("the hypervisor of host h1 refused"), second.body());
 
@@ -231,8 +231,11 @@ class DaemonApiTest {
         JsonNode end = api.awaitEnd("h1", id);
         assertEquals("ABORTED_BY_SOURCE", end.path("outcome").asText(), end.toString());
         assertTrue(end.path("reason").asText().contains("cancelled by the operator"), end.toString());
-        assertEquals(1, api.runningCopies("guarded"));
-        assertTrue(api.inventory().contains("h1/guarded/RUNNING"), api.inventory().toString());
+        assertEquals(1, api.runningCopies("busy"));
+        assertTrue(api.inventory().contains("h1/busy/RUNNING"), api.inventory().toString());
+        assertFalse(api.inventory().stream().anyMatch(s -> s.startsWith("h2/busy/")), "the destination's copy is"
+                + " gone: " + api.inventory());
+        api.raw("h1", "DELETE", "/v1/vms/busy", null, new byte[0]);
         assertError(409, "finished", "has already ended", api.raw("h1", "POST", "/v1/migrations/" + id + "/cancel",
                 null, new byte[0]));
     }
@@ -387,9 +390,8 @@ class DaemonApiTest {
     @Test
     @Order(11)
     void anAgentKilledMidMigrationIsRestartedAndSettlesFromTheHypervisorsDecision() throws Exception {
-        api.createVm("h3", "crashy", 64);
-        String id = api.post("h3", "/v1/migrations", Map.of("vm", "crashy", "to", "h1", "bandwidthMiBps", 1))
-                .path("id").asText();
+        api.createBusyVm("h3", "crashy");
+        String id = api.post("h3", "/v1/migrations", LabApi.slowly("crashy", "h1")).path("id").asText();
         assertEquals("PRECOPY", api.awaitPhase("h3", id, "PRECOPY").path("phase").asText());
         lab.restartAgent("h3", true); // SIGKILL: the agent dies, its hypervisor keeps running
         JsonNode v = api.get("h3", "/v1/migrations/" + id);
@@ -400,9 +402,36 @@ class DaemonApiTest {
         assertEquals(Optional.of("h3/crashy/RUNNING"), crashyAtH3, api.inventory().toString());
         assertEquals(1, api.runningCopies("crashy"));
         // the restarted agent works: the VM migrates now
-        JsonNode again = api.awaitEnd("h3", api.post("h3", "/v1/migrations", Map.of("vm", "crashy", "to", "h1"))
-                .path("id").asText());
+        JsonNode again = api.awaitEnd("h3", api.post("h3", "/v1/migrations", Map.of("vm", "crashy", "to", "h1",
+                "maxRounds", 5)).path("id").asText());
         assertEquals("COMMITTED", again.path("outcome").asText(), again.toString());
         assertEquals(1, api.runningCopies("crashy"));
+    }
+
+    @Test
+    @Order(12)
+    void threeMigrationsAtOnceAmongThreeHostsAllCommit() throws Exception {
+        Map<String, String> route = Map.of("ring-1", "h1:h2", "ring-2", "h2:h3", "ring-3", "h3:h1");
+        for (Map.Entry<String, String> e : route.entrySet()) {
+            api.createVm(e.getValue().split(":")[0], e.getKey(), e.getKey().equals("ring-2") ? 0 : 128);
+        }
+        Map<String, String> ids = new java.util.TreeMap<>();
+        for (Map.Entry<String, String> e : route.entrySet()) {
+            String[] hops = e.getValue().split(":");
+            ids.put(e.getKey(), api.post(hops[0], "/v1/migrations", Map.of("vm", e.getKey(), "to", hops[1]))
+                    .path("id").asText());
+        }
+        for (Map.Entry<String, String> e : ids.entrySet()) {
+            String[] hops = route.get(e.getKey()).split(":");
+            JsonNode v = api.awaitEnd(hops[0], e.getValue());
+            assertEquals("COMMITTED", v.path("outcome").asText(), v.toString());
+            assertTrue(v.path("attestation").path("signedByBoth").asBoolean(), v.toString());
+        }
+        List<String> inv = api.inventory();
+        for (Map.Entry<String, String> e : route.entrySet()) {
+            String dst = e.getValue().split(":")[1];
+            assertEquals(List.of(dst + "/" + e.getKey() + "/RUNNING"), inv.stream().filter(x -> x.contains("/"
+                    + e.getKey() + "/")).toList(), inv.toString());
+        }
     }
 }

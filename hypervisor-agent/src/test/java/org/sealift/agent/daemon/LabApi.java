@@ -128,6 +128,21 @@ final class LabApi {
         post(host, "/v1/vms", body);
     }
 
+    /**
+     * A 32 MiB VM whose memory is all non-zero, with a protected process: under a 1 MiB/s cap its first pre-copy
+     * round alone takes many seconds, so a test can act while the migration is in pre-copy.
+     */
+    void createBusyVm(String host, String name) throws Exception {
+        post(host, "/v1/vms", Map.of("name", name, "memoryMiB", 32, "protectedProcesses", List.of(Map.of("name",
+                "vault", "firstPfn", 2048, "pages", 128)), "workload", Map.of("fillPercent", 100, "workingSetPages",
+                256, "dirtyPagesPerSecond", 500)));
+    }
+
+    /** Migration options that keep a busy VM in its first pre-copy round for a long time. */
+    static Map<String, Object> slowly(String vm, String to) {
+        return Map.of("vm", vm, "to", to, "bandwidthMiBps", 1);
+    }
+
     static String json(Object o) {
         return Json.writeString(o);
     }
