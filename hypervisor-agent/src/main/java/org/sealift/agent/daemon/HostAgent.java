@@ -258,7 +258,10 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
                         clock.instant());
                 attested = true;
             } catch (ProtocolException e) {
-                problems.add("host " + config.hostId() + " is not attested: " + e.getMessage());
+                // the validator's message already says "host h4 is not attested: ..." after its reason name
+                String m = String.valueOf(e.getMessage()).replaceFirst("^[A-Z_]+: ", "");
+                problems.add(m.startsWith("host " + config.hostId() + " is not attested") ? m
+                        : "host " + config.hostId() + " is not attested: " + m);
             }
         }
         if (policy.isPresent() && !policy.get().allowsMeasurement(id.measurement())) {
@@ -645,7 +648,7 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
             throw ApiException.conflict("not_source", "host " + config.hostId() + " receives migration " + id
                     + "; cancel it at its source, host " + run.sourceHost);
         }
-        if (run.finished()) {
+        if (run.finished() || (run.summary() != null && !run.view(config.hostId()).inDoubt())) {
             throw ApiException.conflict("finished", "migration " + id + " has already ended ("
                     + run.view(config.hostId()).outcome() + "); there is nothing to cancel");
         }

@@ -304,6 +304,20 @@ class DaemonApiTest {
 
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         String labDir = lab.dir().toString();
+        // one record saved as a file verifies offline; the same record with one changed byte does not
+        Path record = tmp.resolve("record.pem");
+        Files.writeString(record, page.path("entries").get(0).path("pem").asText());
+        assertEquals(0, cli(out, "verify", record.toString(), "--lab", "--lab-dir", labDir), out.toString());
+        assertTrue(out.toString().contains("(1 record): OK"), out.toString());
+        org.sealift.protocol.attest.SignedRecord sr = org.sealift.protocol.attest.SignedRecord.load(record);
+        byte[] enc = sr.encoded();
+        enc[enc.length - 1] ^= 1; // a bit of the last signature
+        Files.writeString(record, org.sealift.protocol.pki.Pem.encode(
+                org.sealift.protocol.attest.SignedRecord.PEM_TYPE, enc));
+        out.reset();
+        assertEquals(1, cli(out, "verify", record.toString(), "--lab", "--lab-dir", labDir), out.toString());
+        assertTrue(out.toString().contains("signature does not verify"), out.toString());
+
         assertEquals(0, cli(out, "verify", "--lab", "--lab-dir", labDir, "--agent", "h2"), out.toString());
         assertTrue(out.toString().contains("attestation log of host h2"), out.toString());
 
