@@ -46,7 +46,44 @@ class SealedStateTest {
             SealedState s = SealedState.load(state, hw);
             assertFalse(s.historyLost, s.doubtReason);
             assertEquals(MigrationState.READY, s.migrations.values().iterator().next().state);
-            assertEquals(counter, hw.counter(), "the interrupted increment is completed at start");
+            assertEquals(counter + 2, hw.counter(),
+                    "the interrupted increment is completed at start, then the recovered state is committed twice");
+        }
+    }
+
+    @Test
+    void aNewerStateWithheldAtOneRestartIsRefusedWhenHandedBackAtTheNext() throws Exception {
+        Path state = dir.resolve("state");
+        Path older = dir.resolve("older");
+        Path newer = dir.resolve("newer");
+        long counter;
+        try (Hardware hw = hardware()) {
+            SealedState s = SealedState.load(state, hw);
+            MigrationRecord r = record((byte) 4, MigrationState.PRECOPY);
+            s.migrations.put(r.id, r);
+            s.persist();
+            Files.copy(state.resolve(SealedState.FILE), older);
+            r.state = MigrationState.READY;
+            s.persist();
+            Files.copy(state.resolve(SealedState.FILE), newer);
+            counter = hw.counter();
+        }
+        // a crash after the READY state was written but before the counter moved; dom0 keeps that file and
+        // hands the restarting hypervisor the older one, which is still within the accepted window
+        Files.writeString(dir.resolve("hw").resolve(Hardware.NV_COUNTER), (counter - 1) + "\n");
+        Files.copy(older, state.resolve(SealedState.FILE), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        try (Hardware hw = hardware()) {
+            SealedState s = SealedState.load(state, hw);
+            assertFalse(s.historyLost, "the older state is acceptable at this restart: " + s.doubtReason);
+            assertEquals(MigrationState.PRECOPY, s.migrations.values().iterator().next().state);
+        }
+        // at the next restart dom0 hands back the withheld READY state: adopting it now would contradict what the
+        // hypervisor did after the first restart, so it must be refused as a rollback
+        Files.copy(newer, state.resolve(SealedState.FILE), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        try (Hardware hw = hardware()) {
+            SealedState s = SealedState.load(state, hw);
+            assertTrue(s.historyLost, "a withheld state came back and was adopted");
+            assertTrue(s.doubtReason.contains("rolled back"), s.doubtReason);
         }
     }
 
