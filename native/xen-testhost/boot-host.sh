@@ -21,7 +21,8 @@ case "$IMG" in *,*|*' '*) echo "boot-host: the image path must not contain comma
 # (port 0xe9, the test guest's status lines) shown on the console.
 XEN_ARGS="console=com1 com1=115200,8n1 dom0_mem=1024M,max:1024M dom0_max_vcpus=1 loglvl=all guest_loglvl=all"
 # dom0: its console is Xen's (hvc0); no commas here, QEMU splits -initrd on them.
-DOM0_ARGS="root=/dev/vda rw console=hvc0 init=/sbin/sealift-init sealift.run=$RUN ${SEALIFT_DOM0_ARGS:-}"
+# quiet: the kernel's boot messages cost emulated serial output; warnings stay.
+DOM0_ARGS="root=/dev/vda rw console=hvc0 quiet init=/sbin/sealift-init sealift.run=$RUN ${SEALIFT_DOM0_ARGS:-}"
 
 # Without network arguments the host gets no NIC (QEMU would add one).
 case " $* " in *" -netdev "*|*" -nic "*) ;; *) set -- -nic none "$@" ;; esac

@@ -11,12 +11,15 @@
 # Environment: SEALIFT_XEN_CACHE (image cache), SEALIFT_XEN_TIMEOUT (QEMU
 # bound, seconds), SEALIFT_XEN_JAVA=0|1 (Java checks: default 1 when the
 # agent jar holds org.sealift.agent.xen.XenBackend, and then required),
-# SEALIFT_XEN_TWO_HOSTS=0 (leave out part 2), SEALIFT_XEN_MIGRATE=1 (assert the
+# SEALIFT_XEN_ONE_HOST=0 / SEALIFT_XEN_TWO_HOSTS=0 (leave out part 1 / 2), SEALIFT_XEN_MIGRATE=1 (assert the
 # engine's migration probe between the two hosts instead of only showing it).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 B=$HERE/build
 mkdir -p "$B"
+# runs in one tree share build/: one at a time
+exec 8>"$B/.lock"
+flock 8
 LOG=$B/serial-checks.log
 LOGS=$LOG
 WHERE=
@@ -46,6 +49,20 @@ C_CHECKS="libxl-json open dom0-info create-paused guest-runs heartbeat-advances 
 JAVA_CHECKS="open dom0-info create-paused guest-runs pause-freezes unpause-resumes logdirty-round
   logdirty-clean-while-running foreign-map-contents vcpu-context vcpu-context-set destroy"
 
+expect() { # SUITE NAMES... (in $RESULTS)
+    suite=$1
+    shift
+    for name in $*; do
+        line=$(grep "^SEALIFT-XEN-RESULT suite=$suite name=$name ok=" "$RESULTS" | tail -n 1)
+        detail=${line#*detail=}
+        case "$line" in
+        *" ok=1 "*) pass "$WHERE$suite/$name: $detail" ;;
+        "") fail "$WHERE$suite/$name: no result line (the check did not run)" ;;
+        *) fail "$WHERE$suite/$name: $detail" ;;
+        esac
+    done
+}
+
 t0=$(date +%s)
 if ! IMG=$(sh "$HERE/image/build-image.sh"); then
     fail "image: the Xen test host image could not be built (see above)"
@@ -67,6 +84,8 @@ if [ "${SEALIFT_XEN_JAVA:-}" = 1 ] ||
     java_expected=1
 fi
 
+# ---- 1. one host: the C checks, then the Java checks
+one_host() {
 rm -f "$LOG"
 sh "$HERE/boot-host.sh" "$IMG" "$B/payload.ext4" "$LOG" checks >"$B/qemu-checks.out" 2>&1
 qemu_rc=$?
@@ -77,20 +96,6 @@ echo "xen-test: Xen host booted, checked and powered off in $((t2 - t1)) s (QEMU
 RESULTS=$B/results.txt
 tr -d '\r' < "$LOG" 2>/dev/null | grep -E '^SEALIFT-XEN-(RESULT|STAGE|DONE) ' > "$RESULTS"
 sed -n 's/^SEALIFT-XEN-STAGE /  stage: /p' "$B/results.txt"
-
-expect() { # SUITE NAMES... (in $RESULTS)
-    suite=$1
-    shift
-    for name in $*; do
-        line=$(grep "^SEALIFT-XEN-RESULT suite=$suite name=$name ok=" "$RESULTS" | tail -n 1)
-        detail=${line#*detail=}
-        case "$line" in
-        *" ok=1 "*) pass "$WHERE$suite/$name: $detail" ;;
-        "") fail "$WHERE$suite/$name: no result line (the check did not run)" ;;
-        *) fail "$WHERE$suite/$name: $detail" ;;
-        esac
-    done
-}
 
 expect init xen-info
 expect c $C_CHECKS
@@ -126,9 +131,11 @@ else
     fail "poweroff: QEMU exit status $qemu_rc (124 = killed at the ${SEALIFT_XEN_TIMEOUT:-480} s bound); QEMU said: $(head -c 600 "$B/qemu-checks.out")"
 fi
 
-[ "${SEALIFT_XEN_TWO_HOSTS:-1}" = 0 ] && finish
+}
 
 # ---- 2. two hosts: A listens on a QEMU socket network on loopback, B connects
+two_hosts() {
+t2=$(date +%s)
 port=$(( 20000 + $$ % 20000 ))
 LOGS="$LOGS $B/serial-host-a.log $B/serial-host-b.log"
 rm -f "$B/serial-host-a.log" "$B/serial-host-b.log"
@@ -171,4 +178,8 @@ for h in a b; do
         fail "host-$h/poweroff: QEMU exit status $rc; QEMU said: $(head -c 600 "$B/qemu-host-$h.out")"
     fi
 done
+}
+
+[ "${SEALIFT_XEN_ONE_HOST:-1}" = 0 ] || one_host
+[ "${SEALIFT_XEN_TWO_HOSTS:-1}" = 0 ] || two_hosts
 finish

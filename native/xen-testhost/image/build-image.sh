@@ -31,12 +31,21 @@ if [ -f "$OUT/rootfs.ext4" ] && [ -f "$OUT/xen.elf" ] && [ -f "$OUT/vmlinuz" ] &
     exit 0
 fi
 
+# One build at a time per cache (several test runs may start together); a
+# run that waited finds the image the other one built.
+mkdir -p "$CACHE"
+exec 9>"$CACHE/.lock"
+flock 9
+if [ -f "$OUT/rootfs.ext4" ] && [ -f "$OUT/xen.elf" ] && [ -f "$OUT/vmlinuz" ] && [ -f "$OUT/initrd.img" ]; then
+    echo "$OUT"
+    exit 0
+fi
+
 [ "$(id -u)" -eq 0 ] || die "building the Xen test image needs root (mmdebstrap installs packages in a chroot);
   run as root, or put a built image into $OUT"
 command -v mmdebstrap >/dev/null || die "mmdebstrap is missing: apt-get install mmdebstrap"
 command -v mkfs.ext4 >/dev/null || die "mkfs.ext4 is missing: apt-get install e2fsprogs"
 
-mkdir -p "$CACHE"
 WORK=$CACHE/$KEY.building
 rm -rf "$WORK"
 mkdir -p "$WORK"
@@ -113,7 +122,7 @@ echo $(( $(date +%s) - START )) > "$WORK/build-seconds"
 
 # Only the newest image is kept: an older key is never used again.
 for old in "$CACHE"/*; do
-    case "$old" in "$OUT"|"$WORK") ;; *) rm -rf "$old" ;; esac
+    case "$old" in "$OUT"|"$WORK"|"$CACHE/.lock") ;; *) rm -rf "$old" ;; esac
 done
 rm -rf "$OUT"
 mv "$WORK" "$OUT"

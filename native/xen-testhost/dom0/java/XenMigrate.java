@@ -5,9 +5,11 @@ import java.nio.ByteOrder;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 import org.sealift.agent.engine.ChannelTransport;
+import org.sealift.agent.engine.Deadlines;
 import org.sealift.agent.engine.DestinationMigration;
 import org.sealift.agent.engine.EngineConfig;
 import org.sealift.agent.engine.MigrationResult;
@@ -33,6 +35,12 @@ public final class XenMigrate {
 
     private static final int PORT = 7100;
     private static final DomainConfig GUEST = new DomainConfig("sealift-migrant", 32, 1, List.of(), null);
+
+    /**
+     * The engine's deadlines (handshake 10 s, ...) are meant for real hosts; under double emulation a first run
+     * missed the 10 s handshake deadline, so the probe allows two minutes for each.
+     */
+    private static final EngineConfig ENGINE = EngineConfig.DEFAULTS.withDeadlines(Deadlines.all(Duration.ofSeconds(120)));
 
     private static String suite;
 
@@ -95,7 +103,7 @@ public final class XenMigrate {
         try (Transport t = ChannelTransport.of(socket)) {
             MigrationOptions o = new MigrationOptions(MigrationMode.PLAIN, 8, 64, 300, 100,
                     MigrationOptions.DEFAULT_MAX_SENT_FACTOR);
-            MigrationResult r = new SourceMigration(xen, dom, Optional.empty(), t, o, EngineConfig.DEFAULTS, List.of())
+            MigrationResult r = new SourceMigration(xen, dom, Optional.empty(), t, o, ENGINE, List.of())
                     .run();
             result("migrate", r.committed(), "outcome=" + r.summary().outcome() + " reason=" + r.summary().reason()
                     + " rounds=" + r.summary().rounds());
@@ -116,7 +124,7 @@ public final class XenMigrate {
             result("listening", true, bind + ":" + PORT);
             try (Transport t = ChannelTransport.of(server.accept())) {
                 MigrationResult r = new DestinationMigration(xen, GUEST, Optional.empty(), t, MigrationMode.PLAIN,
-                        EngineConfig.DEFAULTS, List.of()).run();
+                        ENGINE, List.of()).run();
                 result("migrate", r.committed(), "outcome=" + r.summary().outcome() + " reason="
                         + r.summary().reason());
             }
