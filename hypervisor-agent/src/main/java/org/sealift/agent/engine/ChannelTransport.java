@@ -71,8 +71,10 @@ public final class ChannelTransport implements Transport {
             SocketChannel a = SocketChannel.open(server.getLocalAddress());
             SocketChannel b = server.accept();
             for (SocketChannel s : new SocketChannel[] {a, b}) {
-                s.setOption(StandardSocketOptions.SO_SNDBUF, 4 << 20);
-                s.setOption(StandardSocketOptions.SO_RCVBUF, 4 << 20);
+                // 1 MiB each way: enough for full speed on loopback; more would only lengthen the backlog that
+                // the destination still has to apply after the source paused the VM
+                s.setOption(StandardSocketOptions.SO_SNDBUF, 1 << 20);
+                s.setOption(StandardSocketOptions.SO_RCVBUF, 1 << 20);
             }
             return new Transport[] {of(a), of(b)};
         }

@@ -8,6 +8,10 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.sealift.agent.spi.DestinationRequest;
 import org.sealift.agent.spi.DestinationSession;
@@ -57,7 +61,7 @@ public final class DestinationMigration {
     private final Ticker ticker;
 
     private final List<RoundStats> rounds = new ArrayList<>();
-    private final List<String> anomalies = new ArrayList<>();
+    private final List<String> anomalies = java.util.Collections.synchronizedList(new ArrayList<>());
     private final AtomicBoolean cleanedUp = new AtomicBoolean();
     private final AtomicBoolean started = new AtomicBoolean();
 
@@ -71,7 +75,15 @@ public final class DestinationMigration {
     private int chunkPages;
     private long pageCount;
     private long[] protectedWords = new long[0];
-    private final ByteBuffer sealed = ByteBuffer.allocateDirect(SEALED_STAGING);
+    private ByteBuffer sealed = ByteBuffer.allocateDirect(SEALED_STAGING);
+    private final java.util.concurrent.BlockingQueue<ByteBuffer> freeStaging =
+            new java.util.concurrent.ArrayBlockingQueue<>(2);
+    private final java.util.ArrayDeque<Future<SealedAcceptance>> opening = new java.util.ArrayDeque<>();
+    private final ExecutorService opener = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "sealift-dst-opener");
+        t.setDaemon(true);
+        return t;
+    });
     private int sealedCount;
     private InboundStream.Frame pushedBack;
     private long[] entries = new long[1024];
@@ -86,7 +98,7 @@ public final class DestinationMigration {
     private MigrationOutcome outcome;
     private String reason = "";
     private Reason failure;
-    private long staleDropped;
+    private volatile long staleDropped;
     private long protectedAsPlain;
 
     public DestinationMigration(HypervisorBackend backend, DomainConfig config, Optional<String> sourceHostId,
@@ -99,6 +111,9 @@ public final class DestinationMigration {
         this.engine = Objects.requireNonNull(engine, "engine");
         this.listeners = List.copyOf(listeners);
         this.ticker = engine.ticker();
+        for (int i = 0; i < 2; i++) {
+            freeStaging.add(ByteBuffer.allocateDirect(SEALED_STAGING));
+        }
     }
 
     /** Receives the whole migration and returns how it ended; never throws for protocol or transport failures. */
@@ -209,7 +224,7 @@ public final class DestinationMigration {
                 stageSealed(f);
                 return true;
             case VCPU_CONTEXT:
-                flushSealed();
+                awaitSealed();
                 VcpuContextRecord v = VcpuContextRecord.decode(f.bodyBytes());
                 backend.setVcpuContext(domId, v.vcpuId(), v.context());
                 return true;
@@ -224,7 +239,7 @@ public final class DestinationMigration {
                 if (session == null) {
                     throw new ProtocolException(Reason.UNEXPECTED_RECORD, "a MANIFEST in a plain migration");
                 }
-                flushSealed();
+                awaitSealed();
                 pushedBack = f;
                 return false;
             case END:
@@ -237,7 +252,7 @@ public final class DestinationMigration {
                 if (session == null) {
                     throw new ProtocolException(Reason.UNEXPECTED_RECORD, "an ABORT in a plain migration");
                 }
-                flushSealed();
+                awaitSealed();
                 pushedBack = f;
                 return false;
             default:
@@ -254,7 +269,8 @@ public final class DestinationMigration {
                 flushSealed();
             }
             if (rec.remaining() > sealed.remaining()) {
-                // a sealed vCPU context larger than the staging buffer goes alone
+                // a sealed vCPU context larger than the staging buffer goes alone, after what came before it
+                awaitSealed();
                 session.acceptSealed(rec);
                 f.release();
             } else {
@@ -277,20 +293,76 @@ public final class DestinationMigration {
         }
     }
 
+    /**
+     * Hands the staged sealed records to the hypervisor on the opener thread, so that its opening overlaps with
+     * this thread writing normal pages; the next staging buffer comes from a small pool. Order among sealed
+     * records is kept (one opener thread); {@link #awaitSealed()} is the barrier before anything that depends on
+     * them (vCPU state, MANIFEST, ABORT).
+     */
     private void flushSealed() throws HypervisorException {
+        checkOpener();
         if (sealedCount == 0) {
             return;
         }
-        sealed.flip();
-        SealedAcceptance a = session.acceptSealed(sealed);
-        sealed.clear();
+        ByteBuffer batch = sealed.flip();
         sealedCount = 0;
-        if (a.staleDropped() > 0) {
-            if (staleDropped == 0) {
-                anomalies.add("REPLAY: the hypervisor dropped " + a.staleDropped()
-                        + " sealed record(s) older than the version it holds");
+        try {
+            sealed = freeStaging.take();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new HypervisorException(HypervisorException.Reason.INTERNAL, "interrupted while staging sealed pages");
+        }
+        DestinationSession s = session;
+        opening.add(opener.submit(() -> {
+            try {
+                SealedAcceptance a = s.acceptSealed(batch);
+                if (a.staleDropped() > 0) {
+                    synchronized (anomalies) {
+                        if (staleDropped == 0) {
+                            anomalies.add("REPLAY: the hypervisor dropped " + a.staleDropped()
+                                    + " sealed record(s) older than the version it holds");
+                        }
+                        staleDropped += a.staleDropped();
+                    }
+                }
+                return a;
+            } finally {
+                batch.clear();
+                freeStaging.add(batch);
             }
-            staleDropped += a.staleDropped();
+        }));
+    }
+
+    /** Waits until the hypervisor took every sealed record handed over so far; rethrows its refusal. */
+    private void awaitSealed() throws HypervisorException {
+        flushSealed();
+        while (!opening.isEmpty()) {
+            result(opening.poll());
+        }
+    }
+
+    /** Surfaces a refusal of an earlier batch without waiting for the ones still running. */
+    private void checkOpener() throws HypervisorException {
+        while (!opening.isEmpty() && opening.peek().isDone()) {
+            result(opening.poll());
+        }
+    }
+
+    private static void result(Future<SealedAcceptance> f) throws HypervisorException {
+        try {
+            f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new HypervisorException(HypervisorException.Reason.INTERNAL, "interrupted while the hypervisor"
+                    + " opened sealed pages");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof HypervisorException he) {
+                throw he;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException("opening sealed pages failed: " + e.getCause(), e.getCause());
         }
     }
 
@@ -585,6 +657,7 @@ public final class DestinationMigration {
         if (pushedBack != null) {
             pushedBack.release();
         }
+        opener.shutdownNow();
         if (out != null) {
             out.close();
         }

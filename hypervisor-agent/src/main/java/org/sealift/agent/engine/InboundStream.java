@@ -139,7 +139,9 @@ public final class InboundStream implements AutoCloseable {
             free.add(ByteBuffer.allocateDirect(OutboundStream.BUFFER_SIZE).order(ByteOrder.BIG_ENDIAN));
         }
         // sealed pages come one record at a time: many small buffers let the reader run ahead of the hypervisor
-        int smallCount = Math.max(1, buffers) * 128;
+        // about 2 MiB of sealed records: enough to keep the hypervisor busy, little enough that stopping the VM
+        // does not wait for a long backlog to drain
+        int smallCount = 512;
         this.small = new ArrayBlockingQueue<>(smallCount);
         ByteBuffer slab = ByteBuffer.allocateDirect(smallCount * SMALL_BUFFER_SIZE);
         for (int i = 0; i < smallCount; i++) {

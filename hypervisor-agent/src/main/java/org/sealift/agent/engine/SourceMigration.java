@@ -3,10 +3,16 @@ package org.sealift.agent.engine;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.sealift.agent.spi.GuestMemory;
 import org.sealift.agent.spi.HypervisorBackend;
@@ -103,6 +109,10 @@ public final class SourceMigration {
     private long[] protectedPfns;
     private int normalCount;
     private int protectedCount;
+    /** Sealing requests in flight, oldest first; at most {@link #MAX_SEALING_AHEAD}. */
+    private final ArrayDeque<Future<SealedBatch>> sealing = new ArrayDeque<>();
+    private static final int MAX_SEALING_AHEAD = 4;
+    private ExecutorService sealer;
     private long roundNormal;
     private long roundProtected;
     private long roundZero;
@@ -218,6 +228,11 @@ public final class SourceMigration {
             // the commit costs about as much as the handshake: signatures and a round trip each way
             fixedCostNanos = ticker.nanoTime() - t0;
             protectedWords = backend.protectedPages(domId).words();
+            sealer = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "sealift-src-sealer");
+                t.setDaemon(true);
+                return t;
+            });
         } else {
             if (backend.protectedPages(domId).cardinality() > 0) {
                 // the hypervisor refused already in beginPlainMigration; this is only a clearer message
@@ -292,6 +307,7 @@ public final class SourceMigration {
                     normalPfns[normalCount++] = pfn;
                     if (normalCount == normalPfns.length) {
                         sendNormal();
+                        drainSealed(false);
                     }
                 }
             }
@@ -306,6 +322,7 @@ public final class SourceMigration {
         if (protectedCount > 0) {
             sealAndSend();
         }
+        drainSealed(true);
         long dirtyLeft;
         if (stopAndCopy) {
             dirtyLeft = 0;
@@ -374,12 +391,46 @@ public final class SourceMigration {
         normalCount = 0;
     }
 
-    /** Protected pages go only as the hypervisor's SEALED records, never as plain pages or zero markers. */
+    /**
+     * Protected pages go only as the hypervisor's SEALED records, never as plain pages or zero markers. Sealing runs
+     * in the hypervisor; asking for it from another thread lets that work overlap with this thread streaming the
+     * normal pages, so a quarter of protected memory costs little more time than none.
+     */
     private void sealAndSend() throws IOException, HypervisorException {
-        SealedBatch sealed = session.sealPages(protectedPfns, 0, protectedCount);
+        long[] pfns = Arrays.copyOf(protectedPfns, protectedCount);
+        protectedCount = 0;
+        if (sealing.size() >= MAX_SEALING_AHEAD) {
+            writeSealed(sealing.poll(), true);
+        }
+        SourceSession s = session;
+        sealing.add(sealer.submit(() -> s.sealPages(pfns, 0, pfns.length)));
+    }
+
+    /** Writes sealings that are done (all of them, waiting, when {@code all}), in the order they were asked for. */
+    private void drainSealed(boolean all) throws IOException, HypervisorException {
+        while (!sealing.isEmpty() && (all || sealing.peek().isDone())) {
+            writeSealed(sealing.poll(), true);
+        }
+    }
+
+    private void writeSealed(Future<SealedBatch> f, boolean wait) throws IOException, HypervisorException {
+        SealedBatch sealed;
+        try {
+            sealed = f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while the hypervisor sealed pages");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof HypervisorException he) {
+                throw he;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException("sealing failed: " + e.getCause(), e.getCause());
+        }
         out.writeFramed(sealed.records(), sealed.count());
         roundProtected += sealed.count();
-        protectedCount = 0;
     }
 
     // ---- complete ---------------------------------------------------------------------------------------------
@@ -610,6 +661,9 @@ public final class SourceMigration {
         }
         if (watchdog != null) {
             watchdog.close();
+        }
+        if (sealer != null) {
+            sealer.shutdownNow();
         }
         if (out != null) {
             out.close();

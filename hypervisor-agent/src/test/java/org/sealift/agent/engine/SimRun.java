@@ -53,6 +53,8 @@ public final class SimRun {
     public int dstDom = -1;
     /** The source engine, once {@link #run()} created it (tests cancel through it). */
     public volatile SourceMigration sourceMigration;
+    /** Take protected-memory digests (needs hypervisors started with diagnostics). */
+    public boolean digests = true;
 
     public SimRun(HypervisorBackend srcHost, HypervisorBackend dstHost, DomainConfig config, int srcDom,
             MigrationOptions options) {
@@ -64,7 +66,7 @@ public final class SimRun {
     }
 
     public SimRun run() throws Exception {
-        boolean diagnostics = true;
+        boolean diagnostics = digests;
         srcInterposer = new BackendInterposer(srcHost, (call, result) -> {
             if (result instanceof SourceSession s) {
                 sourceSession = s;
