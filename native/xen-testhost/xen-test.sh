@@ -11,8 +11,9 @@
 # Environment: SEALIFT_XEN_CACHE (image cache), SEALIFT_XEN_TIMEOUT (QEMU
 # bound, seconds), SEALIFT_XEN_JAVA=0|1 (Java checks: default 1 when the
 # agent jar holds org.sealift.agent.xen.XenBackend, and then required),
-# SEALIFT_XEN_ONE_HOST=0 / SEALIFT_XEN_TWO_HOSTS=0 (leave out part 1 / 2), SEALIFT_XEN_MIGRATE=1 (assert the
-# engine's migration probe between the two hosts instead of only showing it).
+# SEALIFT_XEN_ONE_HOST=0 / SEALIFT_XEN_TWO_HOSTS=0 (leave out part 1 / 2),
+# SEALIFT_XEN_MIGRATE=1 (assert the engine's migration probe between the two
+# hosts instead of only showing it).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 B=$HERE/build
@@ -86,98 +87,97 @@ fi
 
 # ---- 1. one host: the C checks, then the Java checks
 one_host() {
-rm -f "$LOG"
-sh "$HERE/boot-host.sh" "$IMG" "$B/payload.ext4" "$LOG" checks >"$B/qemu-checks.out" 2>&1
-qemu_rc=$?
-t2=$(date +%s)
-echo "xen-test: Xen host booted, checked and powered off in $((t2 - t1)) s (QEMU exit status $qemu_rc)"
+    rm -f "$LOG"
+    sh "$HERE/boot-host.sh" "$IMG" "$B/payload.ext4" "$LOG" checks >"$B/qemu-checks.out" 2>&1
+    qemu_rc=$?
+    t2=$(date +%s)
+    echo "xen-test: Xen host booted, checked and powered off in $((t2 - t1)) s (QEMU exit status $qemu_rc)"
 
-# results, without the serial line's carriage returns
-RESULTS=$B/results.txt
-tr -d '\r' < "$LOG" 2>/dev/null | grep -E '^SEALIFT-XEN-(RESULT|STAGE|DONE) ' > "$RESULTS"
-sed -n 's/^SEALIFT-XEN-STAGE /  stage: /p' "$B/results.txt"
+    # results, without the serial line's carriage returns
+    RESULTS=$B/results.txt
+    tr -d '\r' < "$LOG" 2>/dev/null | grep -E '^SEALIFT-XEN-(RESULT|STAGE|DONE) ' > "$RESULTS"
+    sed -n 's/^SEALIFT-XEN-STAGE /  stage: /p' "$B/results.txt"
 
-expect init xen-info
-expect c $C_CHECKS
-if [ "$java_expected" -eq 1 ]; then
-    expect java $JAVA_CHECKS
-else
-    echo "skip java/*: the agent jar has no org.sealift.agent.xen.XenBackend yet (SEALIFT_XEN_JAVA=1 requires it)"
-fi
-# failures the checks reported beyond the expected names (init, crashes)
-grep '^SEALIFT-XEN-RESULT .* ok=0 ' "$B/results.txt" | while read -r line; do
-    for n in $C_CHECKS $JAVA_CHECKS xen-info; do
-        case "$line" in *" name=$n ok="*) continue 2 ;; esac
-    done
-    echo "$line"
-done > "$B/unexpected.txt"
-if [ -s "$B/unexpected.txt" ]; then
-    fail "dom0 reported failures outside the expected checks:"
-    sed 's/^/  /' "$B/unexpected.txt"
-fi
+    expect init xen-info
+    expect c $C_CHECKS
+    if [ "$java_expected" -eq 1 ]; then
+        expect java $JAVA_CHECKS
+    else
+        echo "skip java/*: the agent jar has no org.sealift.agent.xen.XenBackend yet (SEALIFT_XEN_JAVA=1 requires it)"
+    fi
+    # failures the checks reported beyond the expected names (init, crashes)
+    grep '^SEALIFT-XEN-RESULT .* ok=0 ' "$B/results.txt" | while read -r line; do
+        for n in $C_CHECKS $JAVA_CHECKS xen-info; do
+            case "$line" in *" name=$n ok="*) continue 2 ;; esac
+        done
+        echo "$line"
+    done > "$B/unexpected.txt"
+    if [ -s "$B/unexpected.txt" ]; then
+        fail "dom0 reported failures outside the expected checks:"
+        sed 's/^/  /' "$B/unexpected.txt"
+    fi
 
-# the guest's own console, through Xen's debug port: a second, independent
-# sign that it booted as PVH and kept running
-beats=$(tr -d '\r' < "$LOG" | grep -cE '^\(d[0-9]+\) SEALIFT-GUEST hb=')
-if tr -d '\r' < "$LOG" | grep -qE '^\(d[0-9]+\) SEALIFT-GUEST boot=pvh ' && [ "$beats" -ge 2 ]; then
-    pass "guest-console: the guest's PVH boot line and $beats status lines on Xen's console"
-else
-    fail "guest-console: no PVH boot line or fewer than 2 status lines of the guest on Xen's console"
-fi
+    # the guest's own console, through Xen's debug port: a second, independent
+    # sign that it booted as PVH and kept running
+    beats=$(tr -d '\r' < "$LOG" | grep -cE '^\(d[0-9]+\) SEALIFT-GUEST hb=')
+    if tr -d '\r' < "$LOG" | grep -qE '^\(d[0-9]+\) SEALIFT-GUEST boot=pvh ' && [ "$beats" -ge 2 ]; then
+        pass "guest-console: the guest's PVH boot line and $beats status lines on Xen's console"
+    else
+        fail "guest-console: no PVH boot line or fewer than 2 status lines of the guest on Xen's console"
+    fi
 
-if [ "$qemu_rc" -eq 0 ] && grep -q '^SEALIFT-XEN-STAGE name=poweroff ' "$B/results.txt"; then
-    pass "poweroff: dom0 finished its run and powered the emulated host off"
-else
-    fail "poweroff: QEMU exit status $qemu_rc (124 = killed at the ${SEALIFT_XEN_TIMEOUT:-480} s bound); QEMU said: $(head -c 600 "$B/qemu-checks.out")"
-fi
-
+    if [ "$qemu_rc" -eq 0 ] && grep -q '^SEALIFT-XEN-STAGE name=poweroff ' "$B/results.txt"; then
+        pass "poweroff: dom0 finished its run and powered the emulated host off"
+    else
+        fail "poweroff: QEMU exit status $qemu_rc (124 = killed at the ${SEALIFT_XEN_TIMEOUT:-480} s bound); QEMU said: $(head -c 600 "$B/qemu-checks.out")"
+    fi
 }
 
 # ---- 2. two hosts: A listens on a QEMU socket network on loopback, B connects
 two_hosts() {
-t2=$(date +%s)
-port=$(( 20000 + $$ % 20000 ))
-LOGS="$LOGS $B/serial-host-a.log $B/serial-host-b.log"
-rm -f "$B/serial-host-a.log" "$B/serial-host-b.log"
-SEALIFT_DOM0_ARGS=sealift.role=a sh "$HERE/boot-host.sh" "$IMG" "$B/payload.ext4" "$B/serial-host-a.log" twohost \
-    -netdev "socket,id=n0,listen=127.0.0.1:$port" -device virtio-net-pci,netdev=n0,mac=52:54:00:5e:a1:0a \
-    >"$B/qemu-host-a.out" 2>&1 &
-pid_a=$!
-# B's QEMU connects at start: wait (bounded) until A's QEMU listens
-for i in $(seq 1 50); do
-    grep -q ":$(printf '%04X' "$port") 00000000:0000 0A" /proc/net/tcp 2>/dev/null && break
-    sleep 0.2
-done
-SEALIFT_DOM0_ARGS=sealift.role=b sh "$HERE/boot-host.sh" "$IMG" "$B/payload.ext4" "$B/serial-host-b.log" twohost \
-    -netdev "socket,id=n0,connect=127.0.0.1:$port" -device virtio-net-pci,netdev=n0,mac=52:54:00:5e:a1:0b \
-    >"$B/qemu-host-b.out" 2>&1
-rc_b=$?
-wait "$pid_a"
-rc_a=$?
-t3=$(date +%s)
-echo "xen-test: two Xen hosts booted, talked and powered off in $((t3 - t2)) s (QEMU exit status a=$rc_a b=$rc_b)"
-for h in a b; do
-    RESULTS=$B/results-host-$h.txt
-    WHERE="host-$h: "
-    tr -d '\r' < "$B/serial-host-$h.log" 2>/dev/null | grep -E '^SEALIFT-XEN-(RESULT|STAGE|DONE) ' > "$RESULTS"
-    expect init xen-info
-    expect "net-$h" eth0-up peer-hello
-    [ "$h" = b ] && expect net-b ping-a
-    # the engine's two-host migration probe: asserted only on request, since
-    # the migration between hosts is not finished yet (docs/xen-testing.md)
-    if [ "${SEALIFT_XEN_MIGRATE:-0}" = 1 ]; then
-        if [ "$h" = a ]; then expect migrate-source guest-runs migrate source-gone
-        else expect migrate-destination listening migrate guest-runs-here; fi
-    else
-        sed -n 's/^SEALIFT-XEN-RESULT suite=\(migrate-[a-z]*\) /probe (not asserted; SEALIFT_XEN_MIGRATE=1 asserts) \1 /p' "$RESULTS"
-    fi
-    eval "rc=\$rc_$h"
-    if [ "$rc" -eq 0 ] && grep -q '^SEALIFT-XEN-STAGE name=poweroff ' "$RESULTS"; then
-        pass "host-$h/poweroff: dom0 finished and powered host $h off"
-    else
-        fail "host-$h/poweroff: QEMU exit status $rc; QEMU said: $(head -c 600 "$B/qemu-host-$h.out")"
-    fi
-done
+    t2=$(date +%s)
+    port=$(( 20000 + $$ % 20000 ))
+    LOGS="$LOGS $B/serial-host-a.log $B/serial-host-b.log"
+    rm -f "$B/serial-host-a.log" "$B/serial-host-b.log"
+    SEALIFT_DOM0_ARGS=sealift.role=a sh "$HERE/boot-host.sh" "$IMG" "$B/payload.ext4" "$B/serial-host-a.log" twohost \
+        -netdev "socket,id=n0,listen=127.0.0.1:$port" -device virtio-net-pci,netdev=n0,mac=52:54:00:5e:a1:0a \
+        >"$B/qemu-host-a.out" 2>&1 &
+    pid_a=$!
+    # B's QEMU connects at start: wait (bounded) until A's QEMU listens
+    for i in $(seq 1 50); do
+        grep -q ":$(printf '%04X' "$port") 00000000:0000 0A" /proc/net/tcp 2>/dev/null && break
+        sleep 0.2
+    done
+    SEALIFT_DOM0_ARGS=sealift.role=b sh "$HERE/boot-host.sh" "$IMG" "$B/payload.ext4" "$B/serial-host-b.log" twohost \
+        -netdev "socket,id=n0,connect=127.0.0.1:$port" -device virtio-net-pci,netdev=n0,mac=52:54:00:5e:a1:0b \
+        >"$B/qemu-host-b.out" 2>&1
+    rc_b=$?
+    wait "$pid_a"
+    rc_a=$?
+    t3=$(date +%s)
+    echo "xen-test: two Xen hosts booted, talked and powered off in $((t3 - t2)) s (QEMU exit status a=$rc_a b=$rc_b)"
+    for h in a b; do
+        RESULTS=$B/results-host-$h.txt
+        WHERE="host-$h: "
+        tr -d '\r' < "$B/serial-host-$h.log" 2>/dev/null | grep -E '^SEALIFT-XEN-(RESULT|STAGE|DONE) ' > "$RESULTS"
+        expect init xen-info
+        expect "net-$h" eth0-up peer-hello
+        [ "$h" = b ] && expect net-b ping-a
+        # the engine's two-host migration probe: asserted only on request, since
+        # the migration between hosts is not finished yet (docs/xen-testing.md)
+        if [ "${SEALIFT_XEN_MIGRATE:-0}" = 1 ]; then
+            if [ "$h" = a ]; then expect migrate-source guest-runs migrate source-gone
+            else expect migrate-destination listening migrate guest-runs-here; fi
+        else
+            sed -n 's/^SEALIFT-XEN-RESULT suite=\(migrate-[a-z]*\) /probe (not asserted; SEALIFT_XEN_MIGRATE=1 asserts) \1 /p' "$RESULTS"
+        fi
+        eval "rc=\$rc_$h"
+        if [ "$rc" -eq 0 ] && grep -q '^SEALIFT-XEN-STAGE name=poweroff ' "$RESULTS"; then
+            pass "host-$h/poweroff: dom0 finished and powered host $h off"
+        else
+            fail "host-$h/poweroff: QEMU exit status $rc; QEMU said: $(head -c 600 "$B/qemu-host-$h.out")"
+        fi
+    done
 }
 
 [ "${SEALIFT_XEN_ONE_HOST:-1}" = 0 ] || one_host
