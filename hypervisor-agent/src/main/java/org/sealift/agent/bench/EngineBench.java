@@ -130,26 +130,27 @@ public final class EngineBench {
         // the source hypervisor keeps the latest sealing of every protected page (a quarter of memory) on its heap
         List<String> jvm = List.of("-Xmx" + (256 + maxMem * 3 / 8) + "m", "-XX:MaxDirectMemorySize=32g",
                 "-XX:+UseSerialGC");
-        try (SimCluster cluster = SimCluster.start(root, false, jvm, "bench-src", "bench-dst")) {
-            SimBackend src = cluster.host("bench-src");
-            SimBackend dst = cluster.host("bench-dst");
-            int vm = 0;
-            for (int mem : sizes) {
-                for (int wws : workingSets) {
-                    if (wws * 2 > mem) {
-                        continue; // a working set over half the VM is not a pre-copy case
-                    }
-                    for (MigrationMode mode : List.of(MigrationMode.PLAIN, MigrationMode.SECURE)) {
-                        List<double[]> samples = new ArrayList<>();
-                        List<MigrationSummary> summaries = new ArrayList<>();
-                        for (int r = 0; r < runs; r++) {
+        int vm = 0;
+        for (int mem : sizes) {
+            for (int wws : workingSets) {
+                if (wws * 2 > mem) {
+                    continue; // a working set over half the VM is not a pre-copy case
+                }
+                for (MigrationMode mode : List.of(MigrationMode.PLAIN, MigrationMode.SECURE)) {
+                    List<double[]> samples = new ArrayList<>();
+                    for (int r = 0; r < runs; r++) {
+                        // fresh hosts for every run: nothing one migration left in a hypervisor (its sealing cache,
+                        // its heap) weighs on the next
+                        Path runRoot = Files.createTempDirectory(root, "run");
+                        try (SimCluster cluster = SimCluster.start(runRoot, false, jvm, "bench-src", "bench-dst")) {
+                            SimBackend src = cluster.host("bench-src");
+                            SimBackend dst = cluster.host("bench-dst");
                             DomainConfig c = vm(mem, wws, mode, "bench-" + (++vm));
                             int dom = src.createDomain(c).domId();
                             src.resume(dom);
                             long[] cpu0 = cpu(cluster);
                             MigrationSummary s = once(src, dom, dst, c);
                             long[] cpu1 = cpu(cluster);
-                            summaries.add(s);
                             samples.add(new double[] {s.totalNanos() / 1e6, s.downtimeNanos() / 1e6,
                                     s.rounds().size(), s.bytes()});
                             out.printf(Locale.ROOT, "  %-6s %5d MiB wws %3d MiB run %d: %8.1f ms total, %6.2f ms"
@@ -157,10 +158,12 @@ public final class EngineBench {
                                     + " destination hypervisor %d%n", mode, mem, wws, r + 1, s.totalNanos() / 1e6,
                                     s.downtimeNanos() / 1e6, s.rounds().size(), s.bytes(), cpu1[0] - cpu0[0],
                                     cpu1[1] - cpu0[1], cpu1[2] - cpu0[2]);
+                        } finally {
+                            SimCluster.deleteTree(runRoot);
                         }
-                        rows.add(new Row(mem, wws, mode, median(samples, 0), median(samples, 1),
-                                (int) median(samples, 2), (long) median(samples, 3), samples));
                     }
+                    rows.add(new Row(mem, wws, mode, median(samples, 0), median(samples, 1),
+                            (int) median(samples, 2), (long) median(samples, 3), samples));
                 }
             }
         }

@@ -36,6 +36,15 @@ class PlainEngineTest {
         return new MigrationResult[] {sr, dr.get()};
     }
 
+    /** STYLE 7: clean-up ran exactly once (one FINISHED phase) and exactly one Finished event closed the run. */
+    static void assertLifecycleEndedOnce(List<MigrationEvent> events) {
+        long finishedPhases = events.stream().filter(e -> e instanceof MigrationEvent.PhaseChanged p
+                && p.phase() == MigrationPhase.FINISHED).count();
+        long finished = events.stream().filter(e -> e instanceof MigrationEvent.Finished).count();
+        assertEquals(1, finishedPhases, "clean-up runs once: " + events);
+        assertEquals(1, finished, "one Finished event: " + events);
+    }
+
     @Test
     void idleVmMovesInOneRoundWithZeroMarkersAndIdenticalMemory() throws Exception {
         InProcessPlainHost src = new InProcessPlainHost();
@@ -66,6 +75,7 @@ class PlainEngineTest {
         assertTrue(events.stream().anyMatch(e -> e instanceof MigrationEvent.PhaseChanged p
                 && p.phase() == MigrationPhase.STOP_AND_COPY));
         assertTrue(events.get(events.size() - 1) instanceof MigrationEvent.Finished);
+        assertLifecycleEndedOnce(events);
         assertTrue(r[0].summary().downtimeNanos() > 0);
     }
 
@@ -99,8 +109,12 @@ class PlainEngineTest {
         int dom = src.createDomain(cfg).domId();
         src.beginPlainMigration(dom);
         Transport[] pair = ChannelTransport.pipePair();
-        MigrationResult r = new SourceMigration(src, dom, Optional.empty(), pair[0],
-                MigrationOptions.defaults(MigrationMode.PLAIN), EngineConfig.DEFAULTS, List.of()).run();
+        List<MigrationEvent> events = new ArrayList<>();
+        SourceMigration s = new SourceMigration(src, dom, Optional.empty(), pair[0],
+                MigrationOptions.defaults(MigrationMode.PLAIN), EngineConfig.DEFAULTS, List.of(events::add));
+        MigrationResult r = s.run();
+        assertLifecycleEndedOnce(events);
+        assertThrows(IllegalStateException.class, s::run, "a run is not repeated: a retry is a new migration");
         assertEquals(MigrationOutcome.REJECTED, r.summary().outcome());
         assertTrue(r.summary().reason().contains("already migrating"), r.summary().reason());
         pair[1].close();
