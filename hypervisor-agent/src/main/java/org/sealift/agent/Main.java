@@ -8,6 +8,7 @@ import java.util.List;
 
 import org.sealift.agent.cli.AgentCommand;
 import org.sealift.agent.cli.CaCommand;
+import org.sealift.agent.cli.ClientMain;
 
 /**
  * Entry point of the per-host agent jar. Subcommands are dispatched here so that the
@@ -40,6 +41,13 @@ public final class Main {
                         .run(List.of(args).subList(1, args.length));
             case "agent":
                 return new AgentCommand(out, err, Clock.systemUTC()).run(List.of(args).subList(1, args.length));
+            case "migrate":
+            case "verify":
+            case "vms":
+            case "hosts":
+            case "in-doubt":
+            case "lab":
+                return ClientMain.run(args, out, err);
             case "version":
             case "--version":
                 out.println("sealift-agent " + version() + " (Java " + Runtime.version() + ")");
@@ -63,6 +71,10 @@ public final class Main {
         out.println("commands:");
         out.println("  ca        the cluster PKI: init, sign-policy, enroll, fence (sealift-agent ca help)");
         out.println("  agent     run the agent daemon (sealift-agent agent --help)");
+        out.println("  migrate   migrate a VM (--vm NAME --to HOST ...); exit 0 COMMITTED, 3 unreachable, 4 ABORTED, 5 REJECTED");
+        out.println("  verify    verify attestation records and logs (FILE | --agent HOST | --lab)");
+        out.println("  vms, hosts, in-doubt   quick looks at the agents");
+        out.println("  lab       start or attach to the lab cluster (--no-console)");
         out.println("  version   print the agent version and the Java runtime it runs on");
         out.println("  help      this text");
     }

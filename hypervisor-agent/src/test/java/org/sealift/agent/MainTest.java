@@ -28,6 +28,13 @@ class MainTest {
     }
 
     @Test
+    void operatorCommandsAreReachableThroughTheJarToo() {
+        // 'java -jar sealift-agent.jar migrate' reaches the client, whose usage error names what is missing
+        assertEquals(2, run("migrate"));
+        assertTrue(err.toString(StandardCharsets.UTF_8).contains("--vm"), err.toString(StandardCharsets.UTF_8));
+    }
+
+    @Test
     void versionNamesTheRuntime() {
         assertEquals(Main.EXIT_OK, run("version"));
         assertTrue(out.toString(StandardCharsets.UTF_8).contains("Java " + Runtime.version().feature()));

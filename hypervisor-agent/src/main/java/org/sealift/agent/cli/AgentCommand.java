@@ -192,6 +192,15 @@ public final class AgentCommand {
         for (String line : config.describe()) {
             log.info("config: {}", line);
         }
+        if (config.backend() == AgentConfig.Backend.XEN) {
+            // On a machine that is not a Xen dom0 the fix is to boot into Xen, not to enroll: say so first.
+            try {
+                BackendAttachment.open(config).close();
+            } catch (HypervisorException | IllegalArgumentException e) {
+                err.println("sealift agent: " + e.getMessage());
+                return CaCommand.EXIT_FAILED;
+            }
+        }
         AgentDaemon daemon;
         try {
             daemon = AgentDaemon.start(config, clock, (tls, events) -> {

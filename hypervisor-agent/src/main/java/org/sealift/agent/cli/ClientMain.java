@@ -21,7 +21,7 @@ public final class ClientMain {
         System.exit(run(args, System.out, System.err));
     }
 
-    static int run(String[] args, PrintStream out, PrintStream err) {
+    public static int run(String[] args, PrintStream out, PrintStream err) {
         if (args.length == 0) {
             err.println("usage: ClientMain migrate|verify|vms|hosts|in-doubt|lab [options]");
             return ClientCommands.USAGE;
