@@ -233,7 +233,7 @@ public final class LogVerifier {
             Party p = r.party(side);
             String who = side.label();
             if (!sr.hasSignature(side)) {
-                if (r.outcome() != Outcome.REJECTED) {
+                if (r.outcome() == Outcome.COMMITTED) {
                     failures.add(label + ": outcome " + r.outcome() + " needs the " + who + "'s signature (host "
                             + p.hostId() + "), but the record carries none");
                 }
@@ -281,9 +281,10 @@ public final class LogVerifier {
 
     /**
      * Cross-checks two hosts' logs: every migration between them must appear in both logs with the same signed
-     * record. The documented exception is REJECTED: the rejecting side may keep a record the other side never saw,
-     * and if both kept one they may differ in everything except migration id, VM id, the two host ids and the
-     * outcome. Malformed entries are skipped here ({@link #verify} reports them).
+     * record. The documented exception is a migration that did not commit (ABORTED_BY_*, REJECTED): a side may
+     * keep a record the other side never saw or would not countersign (each side saw the abort from its end), and
+     * if both kept one they may differ in everything except migration id, VM id and the two host ids. A COMMITTED
+     * record must be the same, with both signatures, in both logs. Malformed entries are skipped here ({@link #verify} reports them).
      */
     public VerificationResult crossCheck(AttestationLog a, AttestationLog b) {
         List<String> failures = new ArrayList<>();
@@ -332,9 +333,9 @@ public final class LogVerifier {
             List<String> notes) {
         AttestationRecord r = sr.record();
         String m = "migration " + r.migrationLabel();
-        if (r.outcome() == Outcome.REJECTED) {
-            notes.add(m + ": REJECTED record only in host " + has + "'s log (allowed: a rejection need not reach"
-                    + " the other side)");
+        if (r.outcome() != Outcome.COMMITTED) {
+            notes.add(m + ": " + r.outcome() + " record only in host " + has + "'s log (allowed: a migration that"
+                    + " did not commit need not reach the other side)");
         } else {
             failures.add(m + ": host " + has + "'s log has a " + r.outcome() + " record, host " + lacks
                     + "'s log has none (removed from host " + lacks + "'s log, or never appended)");
@@ -346,7 +347,7 @@ public final class LogVerifier {
         AttestationRecord rx = x.record();
         AttestationRecord ry = y.record();
         String m = "migration " + rx.migrationLabel();
-        if (rx.outcome() == Outcome.REJECTED && ry.outcome() == Outcome.REJECTED) {
+        if (rx.outcome() != Outcome.COMMITTED && ry.outcome() != Outcome.COMMITTED) {
             Map<String, String> fx = rx.fields();
             Map<String, String> fy = ry.fields();
             List<String> diffs = new ArrayList<>();
@@ -356,11 +357,12 @@ public final class LogVerifier {
                 }
             }
             if (!diffs.isEmpty()) {
-                failures.add(m + ": the REJECTED records of host " + hx + " and host " + hy + " disagree on "
+                failures.add(m + ": the records of host " + hx + " and host " + hy + " disagree on "
                         + String.join("; ", diffs));
             } else if (!x.equals(y)) {
-                notes.add(m + ": both hosts kept their own REJECTED record (allowed to differ in reason, details"
-                        + " and signatures)");
+                notes.add(m + ": both hosts kept their own record of a migration that did not commit (" + hx + ": "
+                        + rx.outcome() + ", " + hy + ": " + ry.outcome() + "; allowed to differ in outcome, reason,"
+                        + " details and signatures)");
             }
             return;
         }

@@ -296,12 +296,44 @@ class LogVerifierTest {
         h2.append(SignedRecord.unsigned(atDestination).sign(Side.DESTINATION, h2.ak));
         VerificationResult x = verifier.crossCheck(h1.file, h2.file);
         assertTrue(x.ok(), x::toString);
-        assertTrue(x.notes().get(0).contains("both hosts kept their own REJECTED record"));
+        assertTrue(x.notes().get(0).contains("both hosts kept their own record of a migration that did not commit"),
+                x::toString);
         // but not a different VM
         AttestationRecord.Builder b2 = cluster.record(h1, h2, Outcome.REJECTED);
         h1.append(SignedRecord.unsigned(b2.build()).sign(Side.SOURCE, h1.ak));
         h2.append(SignedRecord.unsigned(b2.vmId(java.util.UUID.randomUUID()).build()).sign(Side.DESTINATION, h2.ak));
         assertFails(verifier.crossCheck(h1.file, h2.file), "disagree on vmId");
+    }
+
+    @Test
+    void anAbortSeenDifferentlyByEachSideVerifiesWithOneSignatureEach() throws Exception {
+        // the link was attacked: the source gave up (deadline) while the destination had already aborted on a
+        // tampered page; neither countersigns the other's view, each signs its own
+        AttestationRecord.Builder b = cluster.record(h1, h2, Outcome.ABORTED_BY_SOURCE);
+        AttestationRecord atSource = b.build();
+        AttestationRecord atDestination = b.outcome(Outcome.ABORTED_BY_DESTINATION, "TAMPERED", "page 7").build();
+        h1.append(SignedRecord.unsigned(atSource).sign(Side.SOURCE, h1.ak));
+        h2.append(SignedRecord.unsigned(atDestination).sign(Side.DESTINATION, h2.ak));
+        VerificationResult v1 = verifyNow(h1);
+        VerificationResult v2 = verifyNow(h2);
+        assertTrue(v1.ok(), v1::toString);
+        assertTrue(v2.ok(), v2::toString);
+        VerificationResult x = verifier.crossCheck(h1.file, h2.file);
+        assertTrue(x.ok(), x::toString);
+        assertTrue(x.notes().stream().anyMatch(n -> n.contains("ABORTED_BY_SOURCE") && n.contains("ABORTED_BY_DESTINATION")),
+                x::toString);
+    }
+
+    @Test
+    void oneSideCommittedWhileTheOtherRecordsAnAbortIsACrossCheckFailure() throws Exception {
+        // a commit must be the same record in both logs: an abort on the other side contradicts it
+        AttestationRecord.Builder b = cluster.record(h1, h2, Outcome.COMMITTED);
+        AttestationRecord committed = b.build();
+        AttestationRecord aborted = b.outcome(Outcome.ABORTED_BY_DESTINATION, "DEADLINE", "no RELEASE").build();
+        h1.append(Cluster.signedByBoth(committed, h1, h2));
+        h2.append(SignedRecord.unsigned(aborted).sign(Side.DESTINATION, h2.ak));
+        assertFails(verifier.crossCheck(h1.file, h2.file), "migration " + committed.migrationLabel()
+                + ": record differs between host h1 and host h2 logs");
     }
 
     @Test
