@@ -19,7 +19,10 @@ public final class InventoryContentProvider implements ILazyTreeContentProvider 
         Object child = model.child(parent, index);
         if (child != null) {
             viewer.replace(parent, index, child);
-            viewer.setChildCount(child, model.childCount(child));
+            int n = model.childCount(child);
+            if (n > 0) { // a new row has no children; JFace's setChildCount re-reads the selection, so skip it for 0
+                viewer.setChildCount(child, n);
+            }
         }
     }
 

@@ -148,8 +148,13 @@ public final class InventoryTreeModel {
         }
         int oldCount = childCount(old, parent);
         int newCount = childCount(next, parent);
-        if (oldCount != newCount) {
+        boolean open = viewer.getExpandedState(parent);
+        // a collapsed row only needs to know whether it has children: its count is asked for when it is opened
+        if (oldCount != newCount && (open || (oldCount == 0) != (newCount == 0))) {
             viewer.setChildCount(parent, newCount);
+        }
+        if (!open) {
+            return; // its rows are not shown: they are filled (updateElement) when it is opened
         }
         for (int i = 0; i < newCount; i++) {
             Object was = i < oldCount ? child(old, parent, i) : null;

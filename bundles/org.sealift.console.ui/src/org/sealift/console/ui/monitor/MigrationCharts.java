@@ -38,6 +38,7 @@ public final class MigrationCharts extends Composite {
     private final Chart pages;
     private final Chart throughput;
     private final Chart downtime;
+    private int rounds;
 
     public MigrationCharts(Composite parent) {
         super(parent, SWT.NONE);
@@ -58,9 +59,11 @@ public final class MigrationCharts extends Composite {
         pages.getAxisSet().getXAxis(0).setCategorySeries(new String[] { "" });
         IBarSeries<?> normal = (IBarSeries<?>) pages.getSeriesSet().createSeries(SeriesType.BAR, NORMAL);
         normal.setBarColor(blue);
+        normal.setYSeries(new double[] { 0 }); // SWTChart stacks only series that already hold data
         normal.enableStack(true);
         IBarSeries<?> prot = (IBarSeries<?>) pages.getSeriesSet().createSeries(SeriesType.BAR, PROTECTED);
         prot.setBarColor(amber);
+        prot.setYSeries(new double[] { 0 });
         prot.enableStack(true);
         ILineSeries<?> dirty = (ILineSeries<?>) pages.getSeriesSet().createSeries(SeriesType.LINE, DIRTY);
         dirty.setLineColor(red);
@@ -75,7 +78,7 @@ public final class MigrationCharts extends Composite {
         tp.setSymbolType(PlotSymbolType.CIRCLE);
         tp.setSymbolSize(3);
 
-        downtime = chart("Downtime: estimated vs measured", "round", "ms", UiIds.CHART_DOWNTIME);
+        downtime = chart("Downtime", "round", "ms", UiIds.CHART_DOWNTIME);
         ILineSeries<?> est = (ILineSeries<?>) downtime.getSeriesSet().createSeries(SeriesType.LINE, ESTIMATED);
         est.setLineColor(purple);
         est.setSymbolColor(purple);
@@ -108,6 +111,7 @@ public final class MigrationCharts extends Composite {
     public void show(MigrationRun run) {
         List<RoundPoint> rounds = run == null ? List.of() : run.rounds();
         int n = rounds.size();
+        this.rounds = n;
         double[] x = new double[n];
         String[] categories = new String[n];
         double[] normal = new double[n];
@@ -132,8 +136,9 @@ public final class MigrationCharts extends Composite {
             IAxis px = pages.getAxisSet().getXAxis(0);
             px.enableCategory(true);
             px.setCategorySeries(n == 0 ? new String[] { "" } : categories);
-            pages.getSeriesSet().getSeries(NORMAL).setYSeries(normal);
-            pages.getSeriesSet().getSeries(PROTECTED).setYSeries(prot);
+            // stacked bars keep one (zero) bar when there is nothing to show: SWTChart's stacking needs data
+            pages.getSeriesSet().getSeries(NORMAL).setYSeries(n == 0 ? new double[] { 0 } : normal);
+            pages.getSeriesSet().getSeries(PROTECTED).setYSeries(n == 0 ? new double[] { 0 } : prot);
             pages.getSeriesSet().getSeries(DIRTY).setYSeries(dirty);
             series(throughput, THROUGHPUT).setXSeries(x);
             series(throughput, THROUGHPUT).setYSeries(tp);
@@ -149,13 +154,26 @@ public final class MigrationCharts extends Composite {
                 m.setXSeries(new double[0]);
                 m.setYSeries(new double[0]);
             }
-            downtime.getTitle().setText(measured == null ? "Downtime: estimated vs measured"
-                    : String.format("Downtime: estimated vs measured (%.1f ms)", measured));
+            downtime.getTitle().setText(measured == null ? "Downtime" : String.format("Downtime: %.1f ms measured",
+                    measured));
+            // round markers help with a few rounds and only cost paint time with hundreds
+            PlotSymbolType symbol = n > 60 ? PlotSymbolType.NONE : PlotSymbolType.CIRCLE;
+            for (String id : List.of(DIRTY, THROUGHPUT, ESTIMATED)) {
+                ILineSeries<?> l = (ILineSeries<?>) (id.equals(DIRTY) ? series(pages, id) : id.equals(THROUGHPUT)
+                        ? series(throughput, id) : series(downtime, id));
+                if (l.getSymbolType() != symbol) {
+                    l.setSymbolType(symbol);
+                }
+            }
             for (Chart c : List.of(pages, throughput, downtime)) {
                 c.getAxisSet().adjustRange();
                 for (IAxis a : c.getAxisSet().getYAxes()) {
                     Range r = a.getRange();
-                    a.setRange(new Range(Math.min(0, r.lower), r.upper <= 0 ? 1 : r.upper * 1.08));
+                    a.setRange(n == 0 ? new Range(0, 1)
+                            : new Range(Math.min(0, r.lower), r.upper <= 0 ? 1 : r.upper * 1.08));
+                }
+                if (n == 0 && c != pages) {
+                    c.getAxisSet().getXAxis(0).setRange(new Range(0, 1)); // no data: an empty frame, not -1..1
                 }
             }
         } finally {
@@ -174,7 +192,7 @@ public final class MigrationCharts extends Composite {
         for (Chart c : List.of(pages, throughput, downtime)) {
             ISeries<?> s = c.getSeriesSet().getSeries(seriesId);
             if (s != null) {
-                return s.getYSeries();
+                return rounds == 0 ? new double[0] : s.getYSeries();
             }
         }
         throw new IllegalArgumentException("no series " + seriesId);

@@ -121,19 +121,24 @@ public final class OutcomeBanner extends Composite {
         if (run != null && !run.anomalies().isEmpty()) {
             more.append("\nAnomalies seen and handled: ").append(String.join("; ", run.anomalies()));
         }
+        boolean changed = !head.equals(headline.getText()) || !more.toString().equals(details.getText());
         headline.setText(head);
         details.setText(more.toString());
         boolean recorded = run != null && run.isFinished() && run.startError().isEmpty();
         attestation.setText(recorded ? "<a>Attestation record m=" + run.shortId() + "</a> (open it in the"
                 + " Attestations part to verify it)" : "");
         cancel.setEnabled(run != null && !run.isFinished() && run.cancel() == CancelState.NONE);
-        setBackground(bg);
-        for (org.eclipse.swt.widgets.Control c : getChildren()) {
-            if (!(c instanceof Button)) {
-                c.setBackground(bg);
+        if (getBackground() == null || !getBackground().equals(bg)) {
+            setBackground(bg);
+            for (org.eclipse.swt.widgets.Control c : getChildren()) {
+                if (!(c instanceof Button)) {
+                    c.setBackground(bg);
+                }
             }
         }
-        layout(true);
+        if (changed) {
+            layout(true);
+        }
     }
 
     /** The banner's text as a person reads it (tests). */

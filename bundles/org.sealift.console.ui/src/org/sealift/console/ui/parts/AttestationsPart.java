@@ -32,7 +32,6 @@ import org.eclipse.jface.viewers.StructuredSelection;
 import org.eclipse.jface.viewers.TableViewer;
 import org.eclipse.jface.viewers.TableViewerColumn;
 import org.eclipse.swt.SWT;
-import org.eclipse.swt.custom.CLabel;
 import org.eclipse.swt.custom.SashForm;
 import org.eclipse.swt.custom.StyledText;
 import org.eclipse.swt.graphics.Image;
@@ -49,6 +48,7 @@ import org.sealift.console.core.attest.AttestationReviewService;
 import org.sealift.console.core.attest.ImportResult;
 import org.sealift.console.core.attest.Verdict;
 import org.sealift.console.ui.util.ConsoleImages;
+import org.sealift.console.ui.util.MessageLine;
 import org.sealift.console.ui.util.ConsoleImages.Badge;
 import org.sealift.console.ui.util.ConsoleImages.Base;
 import org.sealift.console.ui.util.UiCoalescer;
@@ -76,7 +76,7 @@ public class AttestationsPart {
     private Text to;
     private Text migration;
     private Label message;
-    private CLabel verdict;
+    private MessageLine verdict;
     private StyledText detail;
     private ConsoleImages images;
     private Consumer<List<AttestationEntry>> listener;
@@ -87,7 +87,7 @@ public class AttestationsPart {
         parent.setLayout(new GridLayout(1, false));
 
         Composite filters = new Composite(parent, SWT.NONE);
-        filters.setLayout(new GridLayout(12, false));
+        filters.setLayout(new GridLayout(6, false));
         GridDataFactory.fillDefaults().grab(true, false).applyTo(filters);
         vm = filterText(filters, "VM:", 90, UiIds.ATTEST_FILTER_VM);
         host = filterText(filters, "Host:", 70, UiIds.ATTEST_FILTER_HOST);
@@ -146,7 +146,7 @@ public class AttestationsPart {
             @Override
             public Image getImage(Object o) {
                 Verdict v = verdicts.get(((AttestationEntry) o).key());
-                return v == null ? null : images.get(Base.LOADING, v.ok() ? Badge.PASS : Badge.FAIL);
+                return v == null ? null : images.get(Base.BLANK, v.ok() ? Badge.PASS : Badge.FAIL);
             }
 
             @Override
@@ -160,7 +160,7 @@ public class AttestationsPart {
 
         Composite bottom = new Composite(sash, SWT.NONE);
         bottom.setLayout(new GridLayout(1, false));
-        verdict = UiIds.tag(new CLabel(bottom, SWT.WRAP), UiIds.ATTEST_VERDICT);
+        verdict = UiIds.tag(new MessageLine(bottom), UiIds.ATTEST_VERDICT);
         GridDataFactory.fillDefaults().grab(true, false).applyTo(verdict);
         detail = UiIds.tag(new StyledText(bottom, SWT.BORDER | SWT.READ_ONLY | SWT.V_SCROLL | SWT.H_SCROLL),
                 UiIds.ATTEST_DETAIL);
@@ -245,8 +245,8 @@ public class AttestationsPart {
             message.setText("Select a record to verify.");
             return;
         }
-        verdict.setText("Verifying " + entries.size() + (entries.size() == 1 ? " record\u2026" : " records\u2026"));
-        verdict.setImage(null);
+        verdict.set("Verifying " + entries.size() + (entries.size() == 1 ? " record\u2026" : " records\u2026"), null,
+                null);
         List<AttestationEntry> todo = new ArrayList<>(entries);
         Job job = new Job("Verifying attestation records") {
             @Override
@@ -275,26 +275,22 @@ public class AttestationsPart {
     private void showDetail() {
         List<AttestationEntry> sel = selection();
         if (sel.isEmpty()) {
-            verdict.setText("Select a record to see its fields and verify it.");
-            verdict.setImage(null);
+            verdict.set("Select a record to see its fields and verify it.", null, null);
             detail.setText("");
             return;
         }
         AttestationEntry e = sel.get(0);
         Verdict v = verdicts.get(e.key());
         if (v == null) {
-            verdict.setText("Record " + e.label() + " has not been verified yet: press Verify.");
-            verdict.setImage(null);
+            verdict.set("Record " + e.label() + " has not been verified yet: press Verify.", null, null);
         } else if (v.ok()) {
-            verdict.setText("PASS \u2014 " + v.subject() + ": signatures, AK certificates, measurements and policy"
-                    + " verified (" + v.checked() + ")");
-            verdict.setImage(images.get(Base.LOADING, Badge.PASS));
+            verdict.set("PASS \u2014 " + v.subject() + ": signatures, AK certificates, measurements and policy verified ("
+                    + v.checked() + ")", images.get(Base.BLANK, Badge.PASS),
+                    verdict.getDisplay().getSystemColor(SWT.COLOR_DARK_GREEN));
         } else {
-            verdict.setText("FAIL \u2014 " + String.join("\n", v.failures()));
-            verdict.setImage(images.get(Base.LOADING, Badge.FAIL));
+            verdict.set("FAIL \u2014 " + String.join("\n", v.failures()), images.get(Base.BLANK, Badge.FAIL),
+                    verdict.getDisplay().getSystemColor(SWT.COLOR_DARK_RED));
         }
-        verdict.setForeground(v == null ? null : verdict.getDisplay().getSystemColor(v.ok() ? SWT.COLOR_DARK_GREEN
-                : SWT.COLOR_DARK_RED));
         StringBuilder sb = new StringBuilder();
         sb.append("origin: ").append(e.origin());
         if (e.logHost() != null) {
@@ -311,7 +307,6 @@ public class AttestationsPart {
             sb.append("\nnotes:\n  ").append(String.join("\n  ", v.notes())).append('\n');
         }
         detail.setText(sb.toString());
-        verdict.getParent().layout(true);
     }
 
     private void open() {

@@ -17,7 +17,6 @@ import org.eclipse.jface.viewers.IStructuredSelection;
 import org.eclipse.jface.viewers.TreeViewer;
 import org.eclipse.jface.window.ToolTip;
 import org.eclipse.swt.SWT;
-import org.eclipse.swt.custom.CLabel;
 import org.eclipse.swt.events.TreeEvent;
 import org.eclipse.swt.events.TreeListener;
 import org.eclipse.swt.layout.GridLayout;
@@ -35,6 +34,7 @@ import org.sealift.console.ui.inventory.InventoryKey;
 import org.sealift.console.ui.inventory.InventoryLabels;
 import org.sealift.console.ui.inventory.InventoryTreeModel;
 import org.sealift.console.ui.util.ConsoleImages;
+import org.sealift.console.ui.util.MessageLine;
 import org.sealift.console.ui.util.UiCoalescer;
 import org.sealift.console.ui.util.UiIds;
 import org.sealift.console.ui.wizard.MigrationLauncher;
@@ -63,7 +63,7 @@ public class InventoryPart {
     private final InventoryTreeModel model = new InventoryTreeModel();
     private TreeViewer viewer;
     private Label hint;
-    private CLabel message;
+    private MessageLine message;
     private ConsoleImages images;
     private Consumer<InventorySnapshot> listener;
 
@@ -89,7 +89,7 @@ public class InventoryPart {
         viewer.setInput(InventoryTreeModel.ROOT);
         GridDataFactory.fillDefaults().grab(true, true).applyTo(viewer.getControl());
 
-        message = UiIds.tag(new CLabel(parent, SWT.NONE), UiIds.INVENTORY_MESSAGE);
+        message = UiIds.tag(new MessageLine(parent), UiIds.INVENTORY_MESSAGE);
         GridDataFactory.fillDefaults().grab(true, false).applyTo(message);
 
         viewer.getTree().addTreeListener(new TreeListener() {
@@ -154,13 +154,8 @@ public class InventoryPart {
     }
 
     private void show(String text, boolean refused) {
-        if (text.equals(message.getText())) {
-            return;
-        }
-        message.setText(text);
-        message.setToolTipText(text);
-        message.setImage(refused ? images.get(ConsoleImages.Base.LOADING, ConsoleImages.Badge.FAIL) : null);
-        message.setForeground(refused ? message.getDisplay().getSystemColor(SWT.COLOR_DARK_RED) : null);
+        message.set(text, refused ? images.get(ConsoleImages.Base.BLANK, ConsoleImages.Badge.FAIL) : null,
+                refused ? message.getDisplay().getSystemColor(SWT.COLOR_DARK_RED) : null);
     }
 
     private void createMenu() {

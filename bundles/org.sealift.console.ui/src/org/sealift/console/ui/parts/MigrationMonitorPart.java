@@ -133,7 +133,7 @@ public class MigrationMonitorPart {
         shown = s;
         updatingSelection = true;
         try {
-            runs.setInput(s.runs());
+            runs.setInput(s.runs()); // a handful of rows: replacing them is cheaper than matching them
             selected().ifPresent(r -> runs.setSelection(new StructuredSelection(r), false));
         } finally {
             updatingSelection = false;
@@ -157,11 +157,14 @@ public class MigrationMonitorPart {
 
     private void showSelected() {
         MigrationRun r = selected().orElse(null);
+        int before = banner.getSize().y;
         banner.show(r);
         long now = r == null ? 0 : r.finished() != null ? 0 : Duration.between(r.started(), Instant.now()).toMillis();
         timeline.show(r, now);
         charts.show(r);
-        banner.getParent().layout(true);
+        if (banner.computeSize(banner.getSize().x, SWT.DEFAULT).y != before) {
+            banner.getParent().layout(true); // only when the banner's height changed: a relayout resizes the charts
+        }
     }
 
     private void openAttestation(String migrationId) {

@@ -85,7 +85,7 @@ public class PreferencesPart {
         a.setLabelProvider(ColumnLabelProvider.createTextProvider(o -> ((AgentRef) o).address().toString()));
         agentName = new Text(ag, SWT.BORDER);
         agentName.setMessage("host id, e.g. h1");
-        GridDataFactory.fillDefaults().hint(90, SWT.DEFAULT).applyTo(agentName);
+        GridDataFactory.fillDefaults().hint(130, SWT.DEFAULT).applyTo(agentName);
         agentAddress = new Text(ag, SWT.BORDER);
         agentAddress.setMessage("https://10.0.0.11:7443");
         GridDataFactory.fillDefaults().grab(true, false).applyTo(agentAddress);
@@ -161,9 +161,12 @@ public class PreferencesPart {
     private Text pathField(Composite parent, String label, boolean save, boolean allowFolder) {
         new Label(parent, SWT.NONE).setText(label);
         Text t = new Text(parent, SWT.BORDER);
-        GridDataFactory.fillDefaults().grab(true, false).hint(260, SWT.DEFAULT).applyTo(t);
+        GridDataFactory.fillDefaults().grab(true, false).align(SWT.FILL, SWT.CENTER).hint(260, SWT.DEFAULT).applyTo(t);
         Composite b = new Composite(parent, SWT.NONE);
-        b.setLayout(new GridLayout(allowFolder ? 2 : 1, false));
+        GridLayout bl = new GridLayout(allowFolder ? 2 : 1, false);
+        bl.marginHeight = 0;
+        bl.marginWidth = 0;
+        b.setLayout(bl);
         button(b, "File\u2026", () -> {
             FileDialog d = new FileDialog(parent.getShell(), save ? SWT.SAVE : SWT.OPEN);
             d.setText(label);

@@ -25,7 +25,7 @@ import org.eclipse.swt.widgets.Display;
 public final class ConsoleImages {
 
     public enum Base {
-        HOST, HOST_OFFLINE, VM, PROCESS, LOADING
+        HOST, HOST_OFFLINE, VM, PROCESS, LOADING, BLANK
     }
 
     public enum Badge {
@@ -92,6 +92,9 @@ public final class ConsoleImages {
                 p.fill(circle(8, 10.3, 1.4), 0x4a3208);
                 p.fill(rect(7.4, 10.3, 8.6, 13.2), 0x4a3208);
             }
+            case BLANK -> {
+                // only the badge
+            }
             case LOADING -> {
                 p.fill(circle(3.5, 8, 1.5), 0x9aa3ad);
                 p.fill(circle(8, 8, 1.5), 0x9aa3ad);
@@ -99,6 +102,9 @@ public final class ConsoleImages {
             }
         }
         if (badge != Badge.NONE) {
+            if (base == Base.BLANK) {
+                p.offset(8 - 11.6, 8 - 11.6); // a badge on its own sits in the middle
+            }
             double cx = 11.6;
             double cy = 11.6;
             p.fill(circle(cx, cy, 4.6), WHITE);

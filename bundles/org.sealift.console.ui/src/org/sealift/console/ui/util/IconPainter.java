@@ -19,6 +19,8 @@ final class IconPainter {
     private final double[] g;
     private final double[] b;
     private final double[] a;
+    private double dx;
+    private double dy;
 
     IconPainter(int pixels) {
         px = pixels;
@@ -27,6 +29,13 @@ final class IconPainter {
         g = new double[px * px];
         b = new double[px * px];
         a = new double[px * px];
+    }
+
+    /** Moves everything painted from now on by (x, y) icon units. */
+    IconPainter offset(double x, double y) {
+        dx = x;
+        dy = y;
+        return this;
     }
 
     /** Paints {@code s} in colour {@code rgb} (0xRRGGBB) over what is there. */
@@ -39,7 +48,7 @@ final class IconPainter {
                 int hits = 0;
                 for (int sy = 0; sy < 4; sy++) {
                     for (int sx = 0; sx < 4; sx++) {
-                        if (s.contains((x + (sx + 0.5) / 4) / scale, (y + (sy + 0.5) / 4) / scale)) {
+                        if (s.contains((x + (sx + 0.5) / 4) / scale - dx, (y + (sy + 0.5) / 4) / scale - dy)) {
                             hits++;
                         }
                     }

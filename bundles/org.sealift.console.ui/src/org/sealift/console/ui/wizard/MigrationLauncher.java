@@ -37,12 +37,22 @@ public final class MigrationLauncher {
         this.context = context;
     }
 
-    /** Opens the wizard (modal; returns when it is closed). */
+    /**
+     * Opens the wizard (modal; returns when it is closed). Without a destination (the context menu), the first host
+     * that can take the VM is pre-selected, if any.
+     */
     public int open(Shell shell, VmNode vm, String destinationHostId) {
+        if (destinationHostId == null) {
+            destinationHostId = inventory.current().hosts().stream().map(h -> h.hostId())
+                    .filter(h -> !h.equals(vm.hostId()))
+                    .filter(h -> compatibility.check(inventory.current(), vm.hostId(), vm.vmId(), h,
+                            settings.current().defaults().mode()).allowed())
+                    .findFirst().orElse(null);
+        }
         MigrationWizardModel model = new MigrationWizardModel(inventory, compatibility, monitor,
                 context.get(MigrationService.class), vm, destinationHostId, settings.current().defaults());
         WizardDialog dialog = new WizardDialog(shell, new MigrationWizard(model));
-        dialog.setPageSize(560, 340);
+        dialog.setPageSize(720, 360);
         return dialog.open();
     }
 }

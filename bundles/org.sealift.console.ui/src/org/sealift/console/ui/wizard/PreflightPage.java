@@ -69,9 +69,9 @@ final class PreflightPage extends WizardPage {
             @Override
             public Image getImage(Object e) {
                 return switch (((CheckResult) e).verdict()) {
-                    case PASS -> images.get(Base.LOADING, Badge.PASS);
-                    case WARN -> images.get(Base.LOADING, Badge.PAUSED);
-                    case FAIL -> images.get(Base.LOADING, Badge.FAIL);
+                    case PASS -> images.get(Base.BLANK, Badge.PASS);
+                    case WARN -> images.get(Base.BLANK, Badge.PAUSED);
+                    case FAIL -> images.get(Base.BLANK, Badge.FAIL);
                 };
             }
         });

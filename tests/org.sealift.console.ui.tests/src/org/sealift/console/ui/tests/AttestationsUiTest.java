@@ -7,7 +7,6 @@ import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
 
-import org.eclipse.swt.custom.CLabel;
 import org.eclipse.swt.widgets.Button;
 import org.eclipse.swt.widgets.Table;
 import org.eclipse.swt.widgets.TableItem;
@@ -16,6 +15,7 @@ import org.junit.jupiter.api.Test;
 import org.sealift.console.core.tests.fixtures.TestCluster;
 import org.sealift.console.core.tests.fixtures.TestCluster.Host;
 import org.sealift.console.ui.parts.AttestationsPart;
+import org.sealift.console.ui.util.MessageLine;
 import org.sealift.console.ui.util.UiIds;
 import org.sealift.protocol.attest.SignedRecord;
 
@@ -51,7 +51,7 @@ class AttestationsUiTest {
             UiRobot.drive(h.display, r -> {
                 Table table = r.sync(() -> UiRobot.find(h.shell, UiIds.ATTEST_TABLE, Table.class));
                 r.waitFor(() -> table.getItemCount() == 3, () -> "three records listed");
-                CLabel verdict = r.sync(() -> UiRobot.find(h.shell, UiIds.ATTEST_VERDICT, CLabel.class));
+                MessageLine verdict = r.sync(() -> UiRobot.find(h.shell, UiIds.ATTEST_VERDICT, MessageLine.class));
                 Button verify = r.sync(() -> UiRobot.find(h.shell, UiIds.ATTEST_VERIFY, Button.class));
 
                 r.click(r.on(row(r, table, good.record().migrationLabel())));

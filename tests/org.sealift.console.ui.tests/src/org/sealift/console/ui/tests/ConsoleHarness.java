@@ -75,8 +75,13 @@ final class ConsoleHarness implements AutoCloseable {
 
     /** Makes a part the way the e4 renderer does: a child context holding its Composite. */
     <T> T part(Class<T> type, Composite parent) {
+        return part(type, parent, context);
+    }
+
+    /** A part in a context of its own (for example with another monitor service). */
+    <T> T part(Class<T> type, Composite parent, IEclipseContext parentContext) {
         Composite c = new Composite(parent, SWT.BORDER);
-        IEclipseContext ctx = context.createChild(type.getSimpleName());
+        IEclipseContext ctx = parentContext.createChild(type.getSimpleName());
         ctx.set(Composite.class, c);
         return ContextInjectionFactory.make(type, ctx);
     }

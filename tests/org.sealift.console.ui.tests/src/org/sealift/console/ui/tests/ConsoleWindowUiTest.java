@@ -18,6 +18,7 @@ import org.eclipse.e4.ui.model.application.ui.basic.MPart;
 import org.eclipse.e4.ui.workbench.modeling.EModelService;
 import org.eclipse.equinox.app.IApplication;
 import org.eclipse.equinox.app.IApplicationContext;
+import org.eclipse.swt.SWT;
 import org.eclipse.swt.custom.CLabel;
 import org.eclipse.swt.custom.CTabFolder;
 import org.eclipse.swt.custom.CTabItem;
@@ -46,6 +47,7 @@ import org.sealift.console.ui.parts.DetailsPart;
 import org.sealift.console.ui.parts.InventoryPart;
 import org.sealift.console.ui.parts.MigrationMonitorPart;
 import org.sealift.console.ui.parts.PreferencesPart;
+import org.sealift.console.ui.util.MessageLine;
 import org.sealift.console.ui.util.UiIds;
 
 /**
@@ -130,7 +132,7 @@ class ConsoleWindowUiTest {
             CLabel title = r.sync(() -> UiRobot.find(details, UiIds.DETAILS_TITLE, CLabel.class));
             r.waitFor(() -> "Host h1 \u2014 attested, 2 VMs".equals(title.getText()), () -> "details of h1: "
                     + title.getText());
-            r.key(0, '+');
+            r.key(SWT.KEYPAD_ADD, '+');
             TreeItem h1 = r.sync(() -> tree.getItem(0));
             r.waitFor(() -> h1.getItemCount() == 2 && h1.getItem(0).getText().startsWith("web-1"), () -> "VMs of h1");
             r.click(r.on(r.sync(() -> h1.getItem(0))));
@@ -179,7 +181,7 @@ class ConsoleWindowUiTest {
                     r.waitFor(() -> t.getItemCount() == 3, () -> "records listed");
                     r.click(r.on(r.sync(() -> t.getItem(0))));
                     r.click(r.sync(() -> UiRobot.find(w, UiIds.ATTEST_VERIFY, Button.class)));
-                    CLabel verdict = r.sync(() -> UiRobot.find(w, UiIds.ATTEST_VERDICT, CLabel.class));
+                    MessageLine verdict = r.sync(() -> UiRobot.find(w, UiIds.ATTEST_VERDICT, MessageLine.class));
                     r.waitFor(() -> verdict.getText().startsWith("PASS"), () -> "PASS: " + verdict.getText());
                 }
                 r.screenshot("console-" + tab.toLowerCase().replace(' ', '-'));

@@ -11,14 +11,15 @@ import org.eclipse.swt.widgets.TreeItem;
 import org.junit.jupiter.api.Test;
 import org.sealift.console.core.inventory.HostNode;
 import org.sealift.console.core.tests.fixtures.FakeInventorySource;
+import org.sealift.console.ui.inventory.InventoryKey;
 import org.sealift.console.ui.parts.InventoryPart;
 import org.sealift.console.ui.util.UiIds;
 
 /**
  * Benchmark, not a timed test: 1,000 hosts × 20 VMs (21,000 rows) from a test double of the inventory source in the
- * virtual, lazily filled tree. Opens the part, expands every host with the keyboard (each expansion loads that host's
- * VMs in the background), then pages through all rows with Page Down, and prints the longest time the UI thread was
- * blocked in each phase. It asserts only that all rows were shown.
+ * virtual, lazily filled tree. Opens the part, expands every host (each expansion loads that host's VMs in the
+ * background, as a person's click does), then pages through all rows with real Page Down key presses, and prints the
+ * longest time the UI thread was blocked in each phase. It asserts only that all rows were shown.
  */
 class InventoryScaleBenchmarkTest {
 
@@ -49,17 +50,19 @@ class InventoryScaleBenchmarkTest {
                             .allMatch(HostNode::isReachable), () -> "1,000 hosts");
                     phaseMillis[0] = System.currentTimeMillis() - t;
 
-                    clock.phase("expand: 1,000 hosts by key");
+                    clock.phase("expand: 1,000 hosts");
                     t = System.currentTimeMillis();
-                    r.click(r.on(r.sync(() -> tree.getItem(0))));
-                    r.press(SWT.END); // the last host: expanding from the bottom up keeps the next host one row up
-                    for (int i = 0; i < HOSTS; i++) {
-                        r.key(0, '+', 1);
-                        r.key(SWT.ARROW_UP, (char) 0, 1);
-                        if (i % 50 == 49) {
-                            r.ui(() -> {
-                            }); // let the UI thread catch up now and then, as a person's pace would
-                        }
+                    // what a person's expand does (load the VMs, open the row), 20 hosts per UI-thread turn; typing
+                    // 2,000 keys here would measure the key pacing rather than the tree
+                    for (int i = 0; i < HOSTS; i += 20) {
+                        int from = i;
+                        r.ui(() -> {
+                            for (int k = from; k < from + 20; k++) {
+                                String id = String.format("h%04d", k);
+                                h.inventory.loadVms(id);
+                                part.get().viewer().setExpandedState(new InventoryKey.Host(id), true);
+                            }
+                        });
                     }
                     r.waitFor(() -> h.inventory.current().nodeCount() == HOSTS * (VMS + 1) && allExpanded(tree),
                             () -> "all hosts expanded with their VMs: " + h.inventory.current());
@@ -69,6 +72,10 @@ class InventoryScaleBenchmarkTest {
 
                     clock.phase("scroll: Page Down x all rows");
                     t = System.currentTimeMillis();
+                    r.click(r.on(r.sync(() -> tree.getItem(0))));
+                    // park the pointer outside the window: a hover tooltip must not sit over the rows meanwhile
+                    r.moveTo(new org.eclipse.swt.graphics.Point(1275, 1015));
+                    r.waitFor(() -> h.display.getFocusControl() == tree, () -> "keyboard focus in the tree");
                     r.press(SWT.HOME);
                     TreeItem last = r.sync(() -> tree.getItem(HOSTS - 1).getItem(VMS - 1));
                     while (!r.sync(() -> isShown(tree, last))) {
@@ -76,7 +83,7 @@ class InventoryScaleBenchmarkTest {
                             r.key(SWT.PAGE_DOWN, (char) 0, 2);
                             pages[0]++;
                         }
-                        if (pages[0] > 5_000) {
+                        if (pages[0] > 2_000) {
                             throw new AssertionError("never reached the last row");
                         }
                     }
@@ -101,7 +108,7 @@ class InventoryScaleBenchmarkTest {
                     + String.format("  longest UI-thread block opening+scrolling: %.2f ms (goal < 100 ms)",
                             Math.max(Math.max(clock.maxMillis("open: create the part"),
                                     clock.maxMillis("open: load 1,000 hosts")),
-                                    Math.max(clock.maxMillis("expand: 1,000 hosts by key"),
+                                    Math.max(clock.maxMillis("expand: 1,000 hosts"),
                                             clock.maxMillis("scroll: Page Down x all rows")))));
         }
     }

@@ -34,7 +34,7 @@ import com.sun.jna.Pointer;
  * Drives the real widgets with real input, the way SWTBot would (SWTBot is not available here). The scenario runs
  * on a driver thread while the UI thread runs the event loop, so modal dialogs and drags behave as for a person.
  *
- * <p>Keys go through {@link Display#post}. Mouse buttons and motion go through the X server's XTEST extension
+ * <p>Keys go through {@link Display#post} (called on the UI thread: GDK is not thread-safe). Mouse buttons and motion go through the X server's XTEST extension
  * (libXtst, via JNA): on GTK 3, {@code Display.post} builds a button event inside GDK that the X server never sees,
  * so no button is held while the pointer moves and GTK never starts a drag; it also reports the press at the root
  * window's origin. XTEST input is indistinguishable from a real mouse (it is what xdotool uses). Both need an X
@@ -81,6 +81,8 @@ public final class UiRobot {
     public static void drive(Display display, Scenario scenario) {
         AtomicReference<Throwable> failure = new AtomicReference<>();
         boolean[] done = { false };
+        java.util.Set<Shell> before = java.util.Set.of(display.getShells());
+        java.util.concurrent.atomic.AtomicBoolean returned = new java.util.concurrent.atomic.AtomicBoolean();
         Thread driver = new Thread(() -> {
             try {
                 scenario.run(new UiRobot(display));
@@ -90,6 +92,12 @@ public final class UiRobot {
                 synchronized (done) {
                     done[0] = true;
                 }
+                // a dialog left open (a failed step) runs its own event loop: close it so this loop can end
+                display.asyncExec(() -> {
+                    if (!returned.get()) {
+                        closeNewShells(display, before);
+                    }
+                });
                 display.wake();
             }
         }, "ui-test-driver");
@@ -105,11 +113,21 @@ public final class UiRobot {
                 display.sleep();
             }
         }
+        returned.set(true);
+        closeNewShells(display, before);
         if (failure.get() instanceof Error e) {
             throw e;
         }
         if (failure.get() != null) {
             throw new AssertionError(failure.get());
+        }
+    }
+
+    private static void closeNewShells(Display display, java.util.Set<Shell> before) {
+        for (Shell s : display.getShells()) {
+            if (!before.contains(s) && !s.isDisposed()) {
+                s.close();
+            }
         }
     }
 
@@ -197,13 +215,16 @@ public final class UiRobot {
         return sync(() -> findShell(title));
     }
 
+    /** The visible shell with this title, or null (any thread). */
     public Shell findShell(String title) {
-        for (Shell s : display.getShells()) {
-            if (!s.isDisposed() && s.isVisible() && title.equals(s.getText())) {
-                return s;
+        return sync(() -> {
+            for (Shell s : display.getShells()) {
+                if (!s.isDisposed() && s.isVisible() && title.equals(s.getText())) {
+                    return s;
+                }
             }
-        }
-        return null;
+            return null;
+        });
     }
 
     public List<String> titles() {
@@ -305,6 +326,7 @@ public final class UiRobot {
      */
     public void drag(Point from, Point to) {
         moveTo(from);
+        pause(600); // a press soon after a click on the same spot is a double-click, which starts no drag
         button(1, true);
         int steps = 24;
         for (int i = 1; i <= steps; i++) {
@@ -332,12 +354,15 @@ public final class UiRobot {
         down.type = SWT.KeyDown;
         down.keyCode = keyCode;
         down.character = character;
-        display.post(down);
         Event up = new Event();
         up.type = SWT.KeyUp;
         up.keyCode = keyCode;
         up.character = character;
-        display.post(up);
+        // on GTK, post() queues a GDK event, and GDK is not thread-safe: post from the UI thread
+        display.syncExec(() -> {
+            display.post(down);
+            display.post(up);
+        });
         pause(pauseMs);
     }
 
