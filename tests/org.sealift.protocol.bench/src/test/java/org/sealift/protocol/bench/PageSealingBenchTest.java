@@ -3,6 +3,7 @@ package org.sealift.protocol.bench;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
 
@@ -22,11 +23,12 @@ class PageSealingBenchTest {
     @Test
     void sealerBenchmarkSealsPagesTheOpenerAccepts() throws Exception {
         PageSealingBench b = new PageSealingBench();
+        PageSealingBench.CpuTime cpu = new PageSealingBench.CpuTime();
         b.setup();
         for (int n = 0; n < 2 * PageSealingBench.PAGES; n++) {
             int i = b.next & (PageSealingBench.PAGES - 1);
             long versionBefore = b.versions[i];
-            assertEquals(SealedBlob.PAGE_BODY_LENGTH, b.sealerSeal());
+            assertEquals(SealedBlob.PAGE_BODY_LENGTH, b.sealerSeal(cpu));
             assertEquals(versionBefore + 1, b.versions[i], "every call seals a new version");
             SealedBlob blob = SealedBlob.decode(b.sealOut.clone());
             assertEquals(i, blob.target());
@@ -37,27 +39,29 @@ class PageSealingBenchTest {
     @Test
     void openerBenchmarkRecoversThePages() throws Exception {
         PageSealingBench b = new PageSealingBench();
+        PageSealingBench.CpuTime cpu = new PageSealingBench.CpuTime();
         b.setup();
         for (int n = 0; n < PageSealingBench.PAGES; n++) {
             int i = b.next & (PageSealingBench.PAGES - 1);
-            assertArrayEquals(b.pages[i], b.openerOpen());
+            assertArrayEquals(b.pages[i], b.openerOpen(cpu));
         }
     }
 
     @Test
     void rawBenchmarksEncryptAndDecryptTheSamePages() throws Exception {
         PageSealingBench b = new PageSealingBench();
+        PageSealingBench.CpuTime cpu = new PageSealingBench.CpuTime();
         b.setup();
         for (int n = 0; n < PageSealingBench.PAGES; n++) {
             int i = b.next & (PageSealingBench.PAGES - 1);
             Arrays.fill(b.openOut, (byte) 0);
-            assertEquals(PageSealingBench.PAGE, b.rawAesGcmOpen());
+            assertEquals(PageSealingBench.PAGE, b.rawAesGcmOpen(cpu));
             assertArrayEquals(b.pages[i], b.openOut);
         }
         byte[] first = null;
         for (int n = 0; n < 2; n++) {
             int i = b.next & (PageSealingBench.PAGES - 1);
-            assertEquals(PageSealingBench.PAGE + 16, b.rawAesGcmSeal());
+            assertEquals(PageSealingBench.PAGE + 16, b.rawAesGcmSeal(cpu));
             byte[] nonce = java.nio.ByteBuffer.allocate(12).putInt(0x52415721).putLong(b.rawCounter).array();
             Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
             c.init(Cipher.DECRYPT_MODE, b.key, new GCMParameterSpec(128, nonce));
@@ -74,5 +78,21 @@ class PageSealingBenchTest {
     @Test
     void throughputIsPagesTimesFourKibibytes() {
         assertEquals(4.096, BenchMain.megabytesPerSecond(1000), 1e-9);
+        // 1000 pages in 2 ms of CPU time: 500 000 pages per CPU-second
+        assertEquals(2048.0, BenchMain.megabytesPerCpuSecond(1000, 2_000_000), 1e-9);
+    }
+
+    @Test
+    void cpuTimeCountsThePagesAndTheThreadsCpuTime() throws Exception {
+        PageSealingBench b = new PageSealingBench();
+        PageSealingBench.CpuTime cpu = new PageSealingBench.CpuTime();
+        b.setup();
+        cpu.start();
+        for (int n = 0; n < 1000; n++) {
+            b.sealerSeal(cpu);
+        }
+        cpu.stop();
+        assertEquals(1000, cpu.pages);
+        assertTrue(cpu.cpuNanos > 0, "sealing 1000 pages takes CPU time");
     }
 }
