@@ -39,9 +39,10 @@
  * the hypervisor has acted on the state it chose; until then, choosing any of them is as good as having
  * chosen it at the restart. Incrementing first would leave no version that passes if the host crashed
  * right after; a single commit would leave the other versions passing at the new counter value.
- * PROTOCOL.md words it "accepts state at the counter value or one below": read with the counter one
- * below the state. Accepting a state one below the counter lets dom0 undo the last decision
- * (MUT_ACCEPT_ONE_BELOW finds the fork).
+ * Here a version is tagged with the counter value it is committed at (after the increment);
+ * PROTOCOL.md and hypervisor-agent's SealedState tag it with the value before the increment, hence
+ * their "the counter value or one below": the same rule. Accepting one version more (one committed
+ * decision older) lets dom0 undo the last decision: MUT_ACCEPT_ONE_BELOW finds the fork.
  *
  * Fence: the operator issues at most one fence per VM and lost host, and after the loss of the source
  * only for the newest migration the attestation logs show: a destination still READY for an older
@@ -53,7 +54,7 @@
  *  MUT_SRC_RESUME_AFTER_RELEASE   source resumes after RELEASE without ABORT token or fence
  *  MUT_DST_RESUME_ON_READY        destination resumes once it is READY (no RELEASE)
  *  MUT_NO_LOCK                    no per-VM migration lock (start and RELEASE ignore it)
- *  MUT_ACCEPT_ONE_BELOW           sealed state one below the counter passes (one-step rollback)
+ *  MUT_ACCEPT_ONE_BELOW           the version before the newest committed one passes (one-step rollback)
  *  MUT_NO_RECOMMIT                no double commit after a restart
  *  MUT_ACT_BEFORE_COMMIT          act (send a token, resume) before the counter increment
  *  MUT_DST_ABORT_AFTER_RESUME     destination may issue ABORT after it resumed

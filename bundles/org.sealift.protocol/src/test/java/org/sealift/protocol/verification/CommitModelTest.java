@@ -78,7 +78,7 @@ class CommitModelTest {
         SRC_RESUME_AFTER_RELEASE("the source resumes after RELEASE without the ABORT token or a fence"),
         DST_RESUME_ON_READY("the destination resumes once READY, without RELEASE"),
         NO_LOCK("no per-VM migration lock: two migrations of one VM both release"),
-        ACCEPT_ONE_BELOW("sealed state one below the counter is accepted (one-step rollback)"),
+        ACCEPT_ONE_BELOW("the sealed state before the newest committed one is accepted (one-step rollback)"),
         NO_RECOMMIT("no double commit of the recovered state after a restart"),
         ACT_BEFORE_COMMIT("tokens sent and resumes done before the counter increment"),
         DST_ABORT_AFTER_RESUME("the destination may issue ABORT after it resumed"),
