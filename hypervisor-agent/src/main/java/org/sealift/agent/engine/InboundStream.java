@@ -130,6 +130,7 @@ public final class InboundStream implements AutoCloseable {
     private volatile long lastReadNanos = System.nanoTime();
     private volatile long skippedOptional;
     private volatile boolean closed;
+    private volatile Runnable onArrival = () -> { };
     private Object failed;
 
     public InboundStream(Transport transport, int buffers, String name) {
@@ -202,6 +203,7 @@ public final class InboundStream implements AutoCloseable {
                     f = new Frame(t, sequence, null, null, len, body);
                 }
                 ready.add(f);
+                onArrival.run();
                 if (t == RecordType.END) {
                     return;
                 }
@@ -215,6 +217,9 @@ public final class InboundStream implements AutoCloseable {
             ready.add(closed ? END_OF_INPUT : e);
         } catch (InterruptedException e) {
             ready.add(END_OF_INPUT);
+        }
+        if (!closed) {
+            onArrival.run();
         }
     }
 
@@ -354,6 +359,11 @@ public final class InboundStream implements AutoCloseable {
 
     public long skippedOptionalRecords() {
         return skippedOptional;
+    }
+
+    /** Runs on the reader thread after each record (or failure) is queued; it must return at once. */
+    public void onArrival(Runnable r) {
+        onArrival = r;
     }
 
     /**

@@ -81,11 +81,11 @@ public final class OutboundStream implements AutoCloseable {
                 free.add(b);
             }
         } catch (IOException e) {
-            failure = e;
+            fail(e);
         } catch (InterruptedException e) {
-            failure = new InterruptedIOException("writer to " + transport.peer() + " was interrupted");
+            fail(new InterruptedIOException("writer to " + transport.peer() + " was interrupted"));
         } catch (RuntimeException e) {
-            failure = new IOException("writer to " + transport.peer() + " failed: " + e, e);
+            fail(new IOException("writer to " + transport.peer() + " failed: " + e, e));
         } finally {
             if (failure != null) {
                 // unblock a producer waiting for a free buffer
@@ -237,6 +237,22 @@ public final class OutboundStream implements AutoCloseable {
         IOException f = failure;
         if (f != null) {
             throw new IOException("stream to " + transport.peer() + " failed: " + f.getMessage(), f);
+        }
+    }
+
+    /**
+     * Makes the producer's current or next call fail at once (the peer gave up: nothing more needs to be sent).
+     * The writer thread is interrupted; a channel interrupted in a write closes, which is fine at that point.
+     */
+    public void interrupt(String why) {
+        fail(new IOException(why));
+        free.offer(POISON);
+        writer.interrupt();
+    }
+
+    private synchronized void fail(IOException e) {
+        if (failure == null) {
+            failure = e; // the first cause is the one worth reporting
         }
     }
 

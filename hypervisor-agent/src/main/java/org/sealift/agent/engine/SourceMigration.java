@@ -90,7 +90,7 @@ public final class SourceMigration {
     private DirtyBitmap pending;
     private boolean dirtyLogging;
 
-    private MigrationPhase phase;
+    private volatile MigrationPhase phase;
     private boolean paused;
     private boolean released;
     private boolean finished;
@@ -214,6 +214,15 @@ public final class SourceMigration {
                 BandwidthLimiter.ofMiBps(options.bandwidthMiBps(), ticker), config.streamBuffers(),
                 "sealift-src-writer");
         in = new InboundStream(transport, 1, "sealift-src-reader");
+        // while pages flow the destination says nothing; anything it sends (ABORT, the end of its stream) means it
+        // gave up, and the source should stop sending and listen, even if its writer is blocked on a full pipe
+        in.onArrival(() -> {
+            MigrationPhase p = phase;
+            OutboundStream o = out;
+            if ((p == MigrationPhase.PRECOPY || p == MigrationPhase.STOP_AND_COPY) && o != null) {
+                o.interrupt("the destination ended or aborted the migration while pages were being sent");
+            }
+        });
         if (secure) {
             long t0 = ticker.nanoTime();
             writeMessage(session.hello());
@@ -560,6 +569,14 @@ public final class SourceMigration {
     // ---- failure and cleanup ----------------------------------------------------------------------------------
 
     private void fail(Exception e) {
+        if (!released && !(e instanceof DestinationAborted) && in != null && session != null) {
+            // a failed write is often the destination having aborted: its ABORT may be waiting to be read
+            byte[] abort = abortFromPeer();
+            if (abort != null) {
+                destinationAborted(new DestinationAborted(abort));
+                return;
+            }
+        }
         String fired = watchdog == null ? null : watchdog.fired();
         Reason r = fired != null ? Reason.DEADLINE : reasonOf(e);
         String detail = fired != null ? fired + " passed" : messageOf(e);
@@ -596,6 +613,24 @@ public final class SourceMigration {
             }
         }
         resumeLocally();
+    }
+
+    /** The destination's ABORT record if one arrived (looks briefly; other records are skipped), else null. */
+    private byte[] abortFromPeer() {
+        long until = ticker.nanoTime() + 200_000_000L;
+        try {
+            while (true) {
+                InboundStream.Frame f = in.next(Math.max(0, until - ticker.nanoTime()));
+                if (f == null || f.type() == RecordType.END) {
+                    return null;
+                }
+                if (f.type() == RecordType.ABORT) {
+                    return f.recordBytes();
+                }
+            }
+        } catch (IOException | ProtocolException ex) {
+            return null;
+        }
     }
 
     private void destinationAborted(DestinationAborted da) {

@@ -52,6 +52,13 @@ abstract class AttackSuite {
     static final EngineConfig SHORT = EngineConfig.DEFAULTS.withDeadlines(new Deadlines(Duration.ofSeconds(8),
             Duration.ofSeconds(3), Duration.ofSeconds(3), Duration.ofSeconds(3)));
 
+    /**
+     * For tests where the source must be the one whose deadline passes (it waits for READY while the destination
+     * waits for the MANIFEST or RELEASE): the destination's deadlines are longer than the source's paused one.
+     */
+    static final EngineConfig SOURCE_GIVES_UP_FIRST = EngineConfig.DEFAULTS.withDeadlines(new Deadlines(
+            Duration.ofSeconds(8), Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofSeconds(10)));
+
     @BeforeAll
     static void startHosts() throws Exception {
         cluster = SimCluster.start(dir, true, "h1", "h2");

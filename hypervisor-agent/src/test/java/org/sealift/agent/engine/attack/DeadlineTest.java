@@ -69,6 +69,7 @@ class DeadlineTest extends AttackSuite {
     @Test
     void stallPastThePausedWithoutReleaseDeadline() throws Exception {
         SimRun m = secure(quietVm());
+        m.engine = SOURCE_GIVES_UP_FIRST;
         m.tamper = (r, out) -> {
             if (r.is(RecordType.READY)) {
                 out.stall(); // READY never reaches the source

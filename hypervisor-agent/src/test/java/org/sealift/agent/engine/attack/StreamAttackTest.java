@@ -346,6 +346,7 @@ class StreamAttackTest extends AttackSuite {
     void reorderControlRecords() throws Exception {
         // dom0 holds the MANIFEST back; when the source gives up and sends ABORT, it delivers ABORT first
         SimRun m = secure(quietVm());
+        m.engine = SOURCE_GIVES_UP_FIRST;
         Record[] held = new Record[1];
         m.tamper = (r, out) -> {
             if (r.is(RecordType.MANIFEST)) {
@@ -370,6 +371,7 @@ class StreamAttackTest extends AttackSuite {
     @Test
     void dropManifest() throws Exception {
         SimRun m = secure(quietVm());
+        m.engine = SOURCE_GIVES_UP_FIRST;
         m.tamper = (r, out) -> {
             if (!r.is(RecordType.MANIFEST)) {
                 out.forward(r);
