@@ -6,7 +6,6 @@ import java.util.List;
 import org.sealift.console.core.inventory.HostNode;
 import org.sealift.console.core.inventory.Reachability;
 import org.sealift.console.core.inventory.VmNode;
-import org.sealift.console.core.inventory.VmState;
 import org.sealift.model.MigrationMode;
 import org.sealift.protocol.ProtocolException;
 import org.sealift.protocol.pki.Hex;

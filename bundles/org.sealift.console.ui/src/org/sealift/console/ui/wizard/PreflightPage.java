@@ -113,14 +113,13 @@ final class PreflightPage extends WizardPage {
     private void runChecks() {
         MigrationRequest request = model.request();
         InventorySnapshot inventory = model.inventory();
-        @SuppressWarnings("unchecked")
-        List<CheckResult>[] out = new List[1];
+        List<List<CheckResult>> out = new java.util.ArrayList<>(List.of(List.of()));
         setErrorMessage(null);
         setMessage("Checking\u2026");
         try {
             getContainer().run(true, true, monitor -> {
                 try {
-                    out[0] = Preflight.run(request, inventory, model.compatibility, model.service, monitor);
+                    out.set(0, Preflight.run(request, inventory, model.compatibility, model.service, monitor));
                 } catch (OperationCanceledException e) {
                     throw new InterruptedException(e.getMessage());
                 }
@@ -135,12 +134,13 @@ final class PreflightPage extends WizardPage {
             setPageComplete(false);
             return;
         }
-        model.checks = out[0];
+        List<CheckResult> results = out.get(0);
+        model.checks = results;
         model.checked = request;
-        checks.setInput(out[0]);
-        CheckResult fail = out[0].stream().filter(r -> r.verdict() == CheckResult.Verdict.FAIL).findFirst()
+        checks.setInput(results);
+        CheckResult fail = results.stream().filter(r -> r.verdict() == CheckResult.Verdict.FAIL).findFirst()
                 .orElse(null);
-        CheckResult warn = out[0].stream().filter(r -> r.verdict() == CheckResult.Verdict.WARN).findFirst()
+        CheckResult warn = results.stream().filter(r -> r.verdict() == CheckResult.Verdict.WARN).findFirst()
                 .orElse(null);
         if (fail != null) {
             setErrorMessage(fail.message());
