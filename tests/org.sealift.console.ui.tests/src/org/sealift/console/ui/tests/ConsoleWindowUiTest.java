@@ -18,7 +18,6 @@ import org.eclipse.e4.ui.model.application.ui.basic.MPart;
 import org.eclipse.e4.ui.workbench.modeling.EModelService;
 import org.eclipse.equinox.app.IApplication;
 import org.eclipse.equinox.app.IApplicationContext;
-import org.eclipse.swt.SWT;
 import org.eclipse.swt.custom.CLabel;
 import org.eclipse.swt.custom.CTabFolder;
 import org.eclipse.swt.custom.CTabItem;
@@ -132,8 +131,8 @@ class ConsoleWindowUiTest {
             CLabel title = r.sync(() -> UiRobot.find(details, UiIds.DETAILS_TITLE, CLabel.class));
             r.waitFor(() -> "Host h1 \u2014 attested, 2 VMs".equals(title.getText()), () -> "details of h1: "
                     + title.getText());
-            r.key(SWT.KEYPAD_ADD, '+');
             TreeItem h1 = r.sync(() -> tree.getItem(0));
+            r.expand(tree, h1);
             r.waitFor(() -> h1.getItemCount() == 2 && h1.getItem(0).getText().startsWith("web-1"), () -> "VMs of h1");
             r.click(r.on(r.sync(() -> h1.getItem(0))));
             r.waitFor(() -> title.getText().equals("VM web-1 \u2014 running, 2 protected"), () -> "details of web-1: "

@@ -96,8 +96,7 @@ class InventoryUiTest {
     /** Selects the host row with a click and opens it with the keypad '+' key, then waits for the VM rows. */
     private void expandH1(UiRobot r) {
         TreeItem h1 = host(r, "h1");
-        r.click(r.on(h1));
-        r.key(SWT.KEYPAD_ADD, '+');
+        r.expand(r.sync(this::tree), h1);
         r.waitFor(() -> h1.getExpanded() && h1.getItemCount() == 2 && item(h1.getItems(), "web-1") != null,
                 () -> "h1 expanded with its VMs; children: " + Arrays.stream(h1.getItems()).map(TreeItem::getText)
                         .toList());

@@ -156,13 +156,45 @@ public final class UiRobot {
 
     /** Waits until {@code condition} (evaluated on the UI thread) holds; fails naming {@code what}. */
     public void waitFor(BooleanSupplier condition, Supplier<String> what) {
-        long end = System.currentTimeMillis() + LIMIT_MILLIS;
+        if (!waitFor(condition, LIMIT_MILLIS)) {
+            String message;
+            try {
+                message = sync(what); // the message may read widgets: on the UI thread too
+            } catch (RuntimeException e) {
+                message = "(could not describe: " + e + ")";
+            }
+            throw new AssertionError("gave up waiting for: " + message);
+        }
+    }
+
+    /** Waits up to {@code millis} for {@code condition} (on the UI thread); false if it did not come true. */
+    public boolean waitFor(BooleanSupplier condition, long millis) {
+        long end = System.currentTimeMillis() + millis;
         while (!sync(condition::getAsBoolean)) {
             if (System.currentTimeMillis() > end) {
-                throw new AssertionError("gave up waiting for: " + what.get());
+                return false;
             }
             pause(20);
         }
+        return true;
+    }
+
+    /**
+     * Opens a tree row as a person does with the keyboard: click the row, then the keypad '+'. The key acts on the
+     * row that has the keyboard focus, so the click must have landed first; on a busy machine that can take a moment,
+     * so a key press that found no focused row is repeated (at most three times).
+     */
+    public void expand(org.eclipse.swt.widgets.Tree tree, TreeItem item) {
+        for (int attempt = 0; attempt < 3; attempt++) {
+            click(on(item));
+            waitFor(() -> tree.isFocusControl() && tree.getSelectionCount() == 1 && tree.getSelection()[0] == item,
+                    () -> "row '" + item.getText() + "' selected with the keyboard focus in the tree");
+            key(SWT.KEYPAD_ADD, '+');
+            if (waitFor(item::getExpanded, 5_000)) {
+                return;
+            }
+        }
+        throw new AssertionError("row " + sync(item::getText) + " did not open with the keypad '+'");
     }
 
     public static void pause(long ms) {
