@@ -713,13 +713,7 @@ public final class DestinationMigration {
     }
 
     private void emit(MigrationEvent e) {
-        for (MigrationListener l : listeners) {
-            try {
-                l.onEvent(e);
-            } catch (RuntimeException ignored) {
-                // a display never stops a migration
-            }
-        }
+        MigrationListener.fanOut(listeners, e);
     }
 
     /** The local domain receiving the VM, -1 before it exists. */

@@ -796,13 +796,7 @@ public final class SourceMigration {
     }
 
     private void emit(MigrationEvent e) {
-        for (MigrationListener l : listeners) {
-            try {
-                l.onEvent(e);
-            } catch (RuntimeException ignored) {
-                // a display never stops a migration
-            }
-        }
+        MigrationListener.fanOut(listeners, e);
     }
 
     /** The migration id once the hypervisor chose it. */
