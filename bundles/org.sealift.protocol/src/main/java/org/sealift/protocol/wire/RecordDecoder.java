@@ -10,8 +10,8 @@ import org.sealift.protocol.ProtocolException.Reason;
  * in chunks of any size, and take complete records with {@link #next()}.
  *
  * <p>It never trusts a length: a record header is checked against the type's registered minimum, maximum and granule
- * before a body buffer is allocated, so a hostile peer can make it allocate at most the largest registered body
- * (the MANIFEST maximum). Unknown optional records are skipped without buffering; unknown mandatory ones stop the
+ * before a body buffer is allocated, and the buffer then grows with the octets that actually arrive (doubling from
+ * {@value #INITIAL_BODY_CAPACITY} octets), so a header that claims a large body costs nothing until the peer sends it. Unknown optional records are skipped without buffering; unknown mandatory ones stop the
  * stream. The first failure is sticky: every later call throws it again, because after a framing error the rest of
  * the stream cannot be interpreted.
  *
@@ -20,6 +20,9 @@ import org.sealift.protocol.ProtocolException.Reason;
 public final class RecordDecoder {
 
     private enum State { STREAM_HEADER, RECORD_HEADER, BODY, PADDING, SKIP, ENDED }
+
+    /** Bodies up to this size (every page record) are allocated at once; larger ones grow as their octets arrive. */
+    static final int INITIAL_BODY_CAPACITY = 64 * 1024;
 
     private final byte[] headerBuf = new byte[RecordEncoder.HEADER_LENGTH];
     private final ArrayDeque<WireRecord> ready = new ArrayDeque<>();
@@ -30,6 +33,7 @@ public final class RecordDecoder {
     private RecordType type;
     private long sequence;
     private byte[] body;
+    private int bodyLength;
     private int bodyFill;
     private int paddingLeft;
     private long skipLeft;
@@ -126,6 +130,11 @@ public final class RecordDecoder {
         return skippedOptional;
     }
 
+    /** Capacity of the body buffer of the record being read (0 between records); for the allocation tests. */
+    int bufferedBodyCapacity() {
+        return body == null ? 0 : body.length;
+    }
+
     /** Octets consumed so far. */
     public long offset() {
         return offset;
@@ -154,11 +163,15 @@ public final class RecordDecoder {
                 break;
             }
             case BODY: {
-                int n = Math.min(in.remaining(), body.length - bodyFill);
+                int n = Math.min(in.remaining(), bodyLength - bodyFill);
+                if (bodyFill + n > body.length) {
+                    body = java.util.Arrays.copyOf(body,
+                            (int) Math.min(bodyLength, Math.max(2L * body.length, (long) bodyFill + n)));
+                }
                 in.get(body, bodyFill, n);
                 bodyFill += n;
                 offset += n;
-                if (bodyFill == body.length) {
+                if (bodyFill == bodyLength) {
                     state = paddingLeft > 0 ? State.PADDING : State.RECORD_HEADER;
                     if (paddingLeft == 0) {
                         completeRecord();
@@ -240,7 +253,8 @@ public final class RecordDecoder {
                     + length + " octets, which is not a multiple of " + t.granule() + " (misaligned length)");
         }
         type = t;
-        body = new byte[(int) length];
+        bodyLength = (int) length;
+        body = new byte[Math.min(bodyLength, INITIAL_BODY_CAPACITY)];
         bodyFill = 0;
         paddingLeft = RecordEncoder.paddingLength(length);
         if (length == 0) {

@@ -48,6 +48,39 @@ class RecordDecoderAttackTest {
     }
 
     @Test
+    void aHeaderClaimingTheLargestManifestCostsOnlyTheInitialBufferUntilTheBodyArrives() throws Exception {
+        // within the limits, but a peer that sends the header and then stalls must not pin 33 MB per connection
+        int claimed = RecordType.MANIFEST.maxLength();
+        RecordDecoder d = new RecordDecoder();
+        d.feed(ByteBuffer.wrap(concat(streamHeader(), header(RecordType.MANIFEST.code(), claimed, 1),
+                new byte[100])));
+        assertEquals(RecordDecoder.INITIAL_BODY_CAPACITY, d.bufferedBodyCapacity());
+        assertNull(d.next());
+    }
+
+    @Test
+    void aLargeBodyArrivingInOddChunksGrowsItsBufferAndDecodesExactly() throws Exception {
+        int length = 3 * RecordDecoder.INITIAL_BODY_CAPACITY + 8 * 13;
+        byte[] body = new byte[length];
+        new java.util.Random(7).nextBytes(body);
+        byte[] stream = concat(streamHeader(), header(RecordType.MANIFEST.code(), length, 1), body, end());
+        RecordDecoder d = new RecordDecoder();
+        int capacityBefore = -1;
+        for (int off = 0; off < stream.length; off += 1_000) {
+            d.feed(stream, off, Math.min(1_000, stream.length - off));
+            if (capacityBefore < 0 && d.bufferedBodyCapacity() > 0) {
+                capacityBefore = d.bufferedBodyCapacity();
+            }
+        }
+        assertEquals(RecordDecoder.INITIAL_BODY_CAPACITY, capacityBefore, "the buffer started small");
+        WireRecord manifest = d.next();
+        assertEquals(RecordType.MANIFEST, manifest.type());
+        assertArrayEquals(body, manifest.body());
+        assertEquals(RecordType.END, d.next().type());
+        d.endOfInput();
+    }
+
+    @Test
     void oversizedLengthIsRejectedFromTheHeaderAloneBeforeAnyBodyIsBuffered() {
         // 4 GiB - 16 claimed for a SEALED record: a decoder that trusted it would try to allocate it
         RecordDecoder d = new RecordDecoder();
