@@ -145,7 +145,7 @@ public final class EngineBench {
                         try (SimCluster cluster = SimCluster.start(runRoot, false, jvm, "bench-src", "bench-dst")) {
                             SimBackend src = cluster.host("bench-src");
                             SimBackend dst = cluster.host("bench-dst");
-                            DomainConfig c = vm(mem, wws, mode, "bench-" + (++vm));
+                            DomainConfig c = vm(mem, wws, mode, "bench-" + (++vm), fillPercent);
                             int dom = src.createDomain(c).domId();
                             src.resume(dom);
                             long[] cpu0 = cpu(cluster);
@@ -193,8 +193,11 @@ public final class EngineBench {
         }
     }
 
-    /** The benchmark VM: in secure mode a quarter of memory and of the working set is protected. */
-    private DomainConfig vm(int memMiB, int wwsMiB, MigrationMode mode, String name) {
+    /**
+     * The benchmark VM (also the lab benchmark's): in secure mode a quarter of memory and of the working set is
+     * protected.
+     */
+    static DomainConfig vm(int memMiB, int wwsMiB, MigrationMode mode, String name, int fillPercent) {
         long pages = memMiB * 256L;
         boolean secure = mode == MigrationMode.SECURE;
         List<ProtectedProcessSpec> procs = secure
@@ -227,7 +230,7 @@ public final class EngineBench {
         return s.summary();
     }
 
-    private static double median(List<double[]> samples, int field) {
+    static double median(List<double[]> samples, int field) {
         double[] v = samples.stream().mapToDouble(s -> s[field]).sorted().toArray();
         return v.length % 2 == 1 ? v[v.length / 2] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2;
     }
