@@ -73,6 +73,12 @@ FAKEXEN_API int fakexen_guest_read(const char *host, uint32_t domid, uint64_t gp
 FAKEXEN_API int fakexen_guest_touch(const char *host, uint32_t domid, uint64_t first_pfn,
                                     uint64_t count, uint64_t stamp);
 
+/* Gives an HVM/PVH domain libxl's PVH memory layout: RAM stays at gfns
+ * 0..nr_pages-1, and 4 special pages (unmappable here) end at top_gfn, so
+ * max_gpfn = top_gfn and tot_pages = RAM + 4, as a real 32 MiB PVH guest
+ * shows max_gpfn 0xfefff. top_gfn 0 restores the flat layout. */
+FAKEXEN_API int fakexen_pvh_layout(const char *host, uint32_t domid, uint32_t top_gfn);
+
 /* The hypervisor's side of the protection metadata of a domain. */
 FAKEXEN_API int fakexen_protmeta_set(const char *host, uint32_t domid, const void *blob,
                                      uint32_t len);

@@ -105,8 +105,8 @@ XC_API int xc_domain_getinfolist(xc_interface *xch, uint32_t first_domain, unsig
         o->flags = d->pause_count ? XEN_DOMINF_paused : XEN_DOMINF_running;
         if (d->type != FX_TYPE_PV)
             o->flags |= XEN_DOMINF_hvm_guest | XEN_DOMINF_hap;
-        o->tot_pages = d->nr_pages;
-        o->max_pages = d->nr_pages;
+        o->tot_pages = d->nr_pages + (d->special_top ? FX_SPECIAL_PAGES : 0);
+        o->max_pages = o->tot_pages;
         o->cpu_time = d->cpu_time;
         o->nr_online_vcpus = d->nr_vcpus;
         o->max_vcpu_id = d->nr_vcpus - 1;
@@ -121,7 +121,7 @@ XC_API int xc_domain_maximum_gpfn(xc_interface *xch, uint32_t domid, xen_pfn_t *
     struct fx_dom *d = locked_dom(xch, domid);
     if (!d)
         return -1;
-    *gpfns = d->nr_pages ? d->nr_pages - 1 : 0;
+    *gpfns = d->special_top ? d->special_top : d->nr_pages ? d->nr_pages - 1 : 0;
     return done(xch, 0);
 }
 

@@ -1,8 +1,10 @@
 /*
  * Fake libxenlight.so.4.17: the few libxl calls the shim makes to create,
  * name and destroy domains. The configuration is libxl's JSON form; the
- * fake reads c_info.type, c_info.name, b_info.max_vcpus, b_info.max_memkb
- * and b_info.target_memkb, and ignores the rest (kernel, devices, ...).
+ * fake reads c_info.type, c_info.name, b_info.max_vcpus, b_info.max_memkb,
+ * b_info.target_memkb and which "type.<t>" union member b_info has (libxl
+ * refuses a build info whose member does not match c_info.type), and
+ * ignores the rest (kernel, devices, ...).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -131,6 +133,13 @@ XL_API int libxl_domain_config_from_json(libxl_ctx *ctx, libxl_domain_config *p,
         }
     }
     const json_value *v;
+    /* libxl's build info is a union keyed by the domain type ("type.pvh": {...}); the key sets b_info's type */
+    static const struct { const char *key; libxl_domain_type type; } unions[] = {
+        {"type.hvm", LIBXL_DOMAIN_TYPE_HVM}, {"type.pv", LIBXL_DOMAIN_TYPE_PV}, {"type.pvh", LIBXL_DOMAIN_TYPE_PVH}};
+    p->b_info.type = LIBXL_DOMAIN_TYPE_INVALID;
+    for (size_t i = 0; i < sizeof unions / sizeof unions[0]; i++)
+        if (json_member(b_info, unions[i].key))
+            p->b_info.type = unions[i].type;
     if ((v = json_member(b_info, "max_vcpus"))) {
         if (json_u64(v, &n) || n > INT32_MAX) {
             rc = config_error(ctx, "domain configuration: b_info.max_vcpus must be a count%s", "");
@@ -170,6 +179,13 @@ XL_API int libxl_domain_create_new(libxl_ctx *ctx, libxl_domain_config *d_config
     uint64_t memkb = d_config->b_info.max_memkb ? d_config->b_info.max_memkb : d_config->b_info.target_memkb;
     if (memkb == 0 || memkb % 4) {
         fx_fail(EINVAL, "domain configuration needs b_info.max_memkb, a multiple of 4 KiB");
+        return xl_fail(ctx, ERROR_INVAL);
+    }
+    if (d_config->b_info.type != d_config->c_info.type) {
+        /* what libxl__domain_build_info_setdefault refuses: b_info's union member must match c_info.type */
+        fx_fail(EINVAL, "Unable to set domain build info defaults: b_info has no \"type.%s\" member",
+                d_config->c_info.type == LIBXL_DOMAIN_TYPE_PV ? "pv"
+                : d_config->c_info.type == LIBXL_DOMAIN_TYPE_HVM ? "hvm" : "pvh");
         return xl_fail(ctx, ERROR_INVAL);
     }
     uint32_t vcpus = d_config->b_info.max_vcpus > 0 ? (uint32_t)d_config->b_info.max_vcpus : 1;

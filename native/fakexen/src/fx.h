@@ -23,6 +23,9 @@
 #define FX_TYPE_PV  2
 #define FX_TYPE_PVH 3
 
+/* Special pages (console, xenstore, ...) a PVH layout adds below special_top. */
+#define FX_SPECIAL_PAGES 4
+
 struct fx_dom {
     uint32_t in_use;
     uint32_t domid;
@@ -38,7 +41,7 @@ struct fx_dom {
     int32_t protmeta_refuse;   /* errno injected by tests, 0 = none */
     uint32_t protmeta_len;
     uint32_t hvm_ctx_len;
-    uint32_t pad;
+    uint32_t special_top;      /* fakexen_pvh_layout: highest special gfn, 0 = none */
     uint8_t hvm_ctx[FX_HVM_CTX_MAX];
     uint8_t protmeta[FAKEXEN_PROTMETA_MAX];
     vcpu_guest_context_any_t vcpu[FAKEXEN_MAX_VCPUS];

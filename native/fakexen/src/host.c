@@ -725,6 +725,22 @@ FAKEXEN_API int fakexen_guest_touch(const char *host, uint32_t domid, uint64_t f
     return finish(h, 0);
 }
 
+FAKEXEN_API int fakexen_pvh_layout(const char *host, uint32_t domid, uint32_t top_gfn)
+{
+    fx_host *h;
+    struct fx_dom *d;
+    int rc = begin(host, domid, &h, &d);
+    if (rc)
+        return rc;
+    if (d->type == FX_TYPE_PV)
+        return finish(h, fx_fail(EINVAL, "domain %u is PV: a PVH layout needs an HVM container", domid));
+    if (top_gfn && top_gfn < d->nr_pages + FX_SPECIAL_PAGES)
+        return finish(h, fx_fail(EINVAL, "special pages ending at gfn %u would overlap domain %u's RAM", top_gfn,
+                                 domid));
+    d->special_top = top_gfn;
+    return finish(h, 0);
+}
+
 FAKEXEN_API int fakexen_protmeta_set(const char *host, uint32_t domid, const void *blob, uint32_t len)
 {
     fx_host *h;

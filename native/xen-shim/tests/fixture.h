@@ -62,8 +62,8 @@ static const char *domain_json(const char *type, const char *name, unsigned vcpu
     snprintf(json, sizeof json,
              "{\"c_info\": {\"type\": \"%s\", \"name\": \"%s\"},"
              " \"b_info\": {\"max_vcpus\": %u, \"max_memkb\": %u, \"target_memkb\": %u,"
-             " \"kernel\": \"/usr/lib/sealift/guest.elf\", \"cmdline\": \"wss=4M\"}}",
-             type, name, vcpus, memkb, memkb);
+             " \"kernel\": \"/usr/lib/sealift/guest.elf\", \"cmdline\": \"wss=4M\", \"type.%s\": {}}}",
+             type, name, vcpus, memkb, memkb, type);
     return json;
 }
 

@@ -49,9 +49,11 @@ import org.sealift.agent.spi.WorkloadSpec;
  * <ul>
  * <li>Domains: info, list, name, create (paused, from a libxl JSON configuration built from the DomainConfig and the
  * operator's template, see {@link Options}), destroy, pause, unpause. Domain 0 (the agent's own) is not listed.</li>
- * <li>A domain's page count is Xen's {@code max_gpfn + 1} (what dirty bitmaps and mappings cover), reported as the
- * DomainConfig's memory rounded up to whole MiB. Workload and protected processes are not visible through Xen and are
- * reported as idle and none.</li>
+ * <li>A domain's memory is its RAM ({@code XenShim.DomainInfo#ramPages}): for PV the dense p2m up to
+ * {@code max_gpfn}; for PVH/HVM the domain's allocation in whole MiB from gfn 0, since libxl puts a PVH guest's
+ * special pages (console and xenstore rings) just below 4 GiB and {@code max_gpfn + 1} would span a 4 GiB hole.
+ * Mappings and the dirty bitmaps handed to the engine cover that RAM; the special pages are libxl's to recreate at a
+ * destination. Workload and protected processes are not visible through Xen and are reported as idle and none.</li>
  * <li>Dirty logging: Xen's log-dirty mode, PEEK and CLEAN; the bitmaps are converted to {@link PageBitmap} words.
  * The pre-copy lesson of native/README.md (the last live CLEAN's pages must be OR-ed with the CLEAN after the pause)
  * is the engine's to apply; this class returns exactly what each CLEAN returned.</li>
@@ -82,9 +84,10 @@ import org.sealift.agent.spi.WorkloadSpec;
  * with its memory intact.
  *
  * <h2>Limits</h2>
- * A chunk of guest memory that contains a frame Xen cannot map (an HVM MMIO hole) fails with the shim's message
- * instead of being mapped partially; migrating such guests needs per-page handling that is left for the real-Xen
- * tests. Thread-safe: control calls on one domain are serialised (the shim asks callers to), everything else runs
+ * A chunk of guest memory that contains a frame Xen cannot map fails with the shim's message instead of being mapped
+ * partially. An HVM/PVH guest whose frames reach above 4 GiB (RAM split around the MMIO hole) is refused for plain
+ * migration, since only the RAM from gfn 0 would move; HVM guests with a VGA hole are not handled (they also need a
+ * device model, which the test hosts do not have). Thread-safe: control calls on one domain are serialised (the shim asks callers to), everything else runs
  * concurrently; {@link #close()} frees the shim handle only after every open memory map is closed.
  */
 public final class XenBackend implements HypervisorBackend {
@@ -277,7 +280,7 @@ public final class XenBackend implements HypervisorBackend {
 
     private DomainInfo info(int domId, XenShim.DomainInfo raw, String name) {
         int vcpus = Math.max(1, Math.min(DomainConfig.MAX_VCPUS, raw.max_vcpu_id + 1));
-        DomainConfig config = new DomainConfig(name, (int) memoryMiB(raw.pageCount()), vcpus, List.of(),
+        DomainConfig config = new DomainConfig(name, (int) memoryMiB(raw.ramPages()), vcpus, List.of(),
                 WorkloadSpec.idle(0));
         Local l = locals.get(domId);
         DomainState state;
@@ -423,7 +426,8 @@ public final class XenBackend implements HypervisorBackend {
     @Override
     public PageBitmap readDirtyLog(int domId, boolean clean) throws HypervisorException {
         synchronized (domainLock(domId)) {
-            long pages = rawInfo(domId).pageCount();
+            XenShim.DomainInfo raw = rawInfo(domId);
+            long pages = raw.pageCount();
             if (pages > Integer.MAX_VALUE * 8L) {
                 throw new HypervisorException(Reason.INTERNAL, "domain " + domId + " has " + pages
                         + " guest frames, more than a dirty bitmap in one Java array can hold");
@@ -435,19 +439,26 @@ public final class XenBackend implements HypervisorBackend {
             } else {
                 call("slx_logdirty_peek", h -> shim.slx_logdirty_peek(h, domId, pages, bitmap, dirty));
             }
-            // the bitmap covers the DomainConfig's whole MiBs, as the engine sizes everything from it
-            long configPages = memoryMiB(pages) * WorkloadSpec.PAGES_PER_MIB;
-            long[] words = new long[PageBitmap.wordsFor(Math.max(configPages, pages))];
-            for (int i = 0; i < bitmap.length; i++) {
+            // Xen's bitmap spans its whole p2m; the engine's covers the RAM in the DomainConfig's whole MiBs (the
+            // special pages of a PVH guest, near 4 GiB, do not migrate)
+            long ram = raw.ramPages();
+            long configPages = Math.max(memoryMiB(ram) * WorkloadSpec.PAGES_PER_MIB, ram);
+            long[] words = new long[PageBitmap.wordsFor(configPages)];
+            int fullBytes = (int) (ram / 8);
+            for (int i = 0; i < fullBytes; i++) {
                 words[i >>> 3] |= (bitmap[i] & 0xffL) << ((i & 7) * 8);
             }
-            return new PageBitmap(Math.max(configPages, pages), words);
+            int tailBits = (int) (ram % 8);
+            if (tailBits != 0) {
+                words[fullBytes >>> 3] |= (bitmap[fullBytes] & ((1L << tailBits) - 1)) << ((fullBytes & 7) * 8);
+            }
+            return new PageBitmap(configPages, words);
         }
     }
 
     @Override
     public GuestMemory mapGuestMemory(int domId, boolean writable) throws HypervisorException {
-        long pages = rawInfo(domId).pageCount();
+        long pages = rawInfo(domId).ramPages();
         handleLock.writeLock().lock();
         try {
             if (closed) {
@@ -499,7 +510,7 @@ public final class XenBackend implements HypervisorBackend {
      */
     @Override
     public PageBitmap protectedPages(int domId) throws HypervisorException {
-        long pages = rawInfo(domId).pageCount();
+        long pages = rawInfo(domId).ramPages();
         long configPages = Math.max(memoryMiB(pages) * WorkloadSpec.PAGES_PER_MIB, pages);
         requireNoProtectedState(domId, "its protected page layout");
         return new PageBitmap(configPages, new long[PageBitmap.wordsFor(configPages)]);
@@ -647,7 +658,7 @@ public final class XenBackend implements HypervisorBackend {
     @Override
     public PlainMigration beginPlainMigration(int domId) throws HypervisorException {
         synchronized (domainLock(domId)) {
-            rawInfo(domId); // NOT_FOUND for a domain that does not exist
+            XenShim.DomainInfo raw = rawInfo(domId); // NOT_FOUND for a domain that does not exist
             if (domId == 0) {
                 throw new HypervisorException(Reason.REFUSED, "domain 0 runs this agent and cannot be migrated");
             }
@@ -659,6 +670,12 @@ public final class XenBackend implements HypervisorBackend {
             if (l.plainMigration != null) {
                 throw new HypervisorException(Reason.LOCKED, "domain " + domId + " is already migrating (plain"
                         + " migration " + l.plainMigration + "); wait for it to finish");
+            }
+            if (raw.framesAbove4GiB()) {
+                throw new HypervisorException(Reason.REFUSED, "domain " + domId + " has guest frames above 4 GiB"
+                        + " (max_gpfn 0x" + Long.toHexString(raw.max_gpfn) + "): its RAM is split around the MMIO"
+                        + " hole, and the Xen backend moves one RAM range from gfn 0 (" + raw.ramPages() + " pages);"
+                        + " migrate it with `xl migrate`, or give the VM less memory than the hole's start");
             }
             requireNoProtectedState(domId, "plain mode");
             byte[] b = new byte[MigrationId.LENGTH];

@@ -120,9 +120,33 @@ interface XenShim extends Library {
             return fieldOffset(field);
         }
 
-        /** Pages a dirty bitmap and the memory map cover. */
+        /** Guest frames Xen's p2m spans (0..max_gpfn): what a dirty bitmap from Xen covers. */
         long pageCount() {
             return max_gpfn + 1;
         }
+
+        /**
+         * The guest's RAM in pages, the frames a migration moves. A PV domain's p2m is dense, so it is
+         * {@code max_gpfn + 1}. An HVM or PVH domain's p2m is not: RAM starts at gfn 0, and libxl puts a few special
+         * pages (console and xenstore rings, ...) just below 4 GiB (a 32 MiB PVH guest has max_gpfn 0xfefff), so
+         * spanning 0..max_gpfn would cover a 4 GiB hole. Its RAM is the domain's allocation rounded down to whole
+         * MiB: libxl gives RAM in MiB and the special pages are far fewer than 256; the special pages are recreated
+         * by libxl at a destination, not copied.
+         */
+        long ramPages() {
+            if ((flags & DOMINFO_HVM) == 0) {
+                return pageCount();
+            }
+            long ram = tot_pages / 256 * 256;
+            return Math.max(1, Math.min(ram, pageCount()));
+        }
+
+        /** True if an HVM/PVH domain has frames above 4 GiB: RAM split around the MMIO hole (or a big balloon). */
+        boolean framesAbove4GiB() {
+            return (flags & DOMINFO_HVM) != 0 && pageCount() > HVM_LOW_FRAMES;
+        }
     }
+
+    /** Guest frames below 4 GiB. */
+    long HVM_LOW_FRAMES = 1L << 20;
 }

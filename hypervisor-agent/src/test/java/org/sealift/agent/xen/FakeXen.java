@@ -33,6 +33,8 @@ final class FakeXen {
         int fakexen_protmeta_get(String host, int domid, byte[] buf, int cap, IntByReference len);
 
         int fakexen_protmeta_refuse(String host, int domid, int err);
+
+        int fakexen_pvh_layout(String host, int domid, int topGfn);
     }
 
     /** FAKEXEN_HOST_PROTMETA: the host is a Sealift-patched Xen. */
@@ -118,6 +120,14 @@ final class FakeXen {
     /** Writes a stamp into pages [first, first + count): returns fakexen's rc. */
     int touch(int domId, long first, long count, long stamp) {
         return api().fakexen_guest_touch(host, domId, first, count, stamp);
+    }
+
+    /** Gfn where libxl puts a 32 MiB PVH guest's highest special page (its max_gpfn on Debian's Xen 4.17). */
+    static final int PVH_SPECIAL_TOP = 0xfefff;
+
+    /** Gives the domain a PVH guest's layout: special pages ending at {@code topGfn}, far above its RAM. */
+    void pvhLayout(int domId, int topGfn) {
+        check(api().fakexen_pvh_layout(host, domId, topGfn), "fakexen_pvh_layout");
     }
 
     void setProtectionMetadata(int domId, byte[] payload) {

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -18,6 +19,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.sealift.agent.spi.DomainConfig;
 import org.sealift.agent.spi.DomainInfo;
 import org.sealift.agent.spi.DomainState;
+import org.sealift.agent.spi.GuestMemory;
 import org.sealift.agent.spi.HypervisorException;
 import org.sealift.agent.spi.HypervisorException.Reason;
 import org.sealift.agent.spi.PfnRange;
@@ -191,6 +193,76 @@ class XenDomainTest {
         HypervisorException bad = assertThrows(HypervisorException.class,
                 () -> LibxlConfig.toJson(config("x"), options));
         assertTrue(bad.getMessage().contains("xl -N create"), bad.getMessage());
+    }
+
+    @Test
+    void aPvhDomainIsItsRamNotTheSpanUpToItsSpecialPages() throws Exception {
+        int dom = xen.createDomain(config("pvh-1")).domId();
+        host.pvhLayout(dom, FakeXen.PVH_SPECIAL_TOP);
+        DomainInfo d = xen.domainInfo(dom);
+        assertEquals(16, d.config().memoryMiB(), "RAM in MiB, not (max_gpfn + 1) pages");
+        assertEquals(16 * 256, d.pageCount());
+        xen.enableDirtyLogging(dom);
+        assertEquals(16 * 256, xen.readDirtyLog(dom, true).pageCount(), "the bitmap covers the RAM");
+        try (GuestMemory m = xen.mapGuestMemory(dom, false)) {
+            assertEquals(16 * 256, m.pageCount());
+            ByteBuffer all = ByteBuffer.allocate(16 * 256 * 4096);
+            m.read(0, 16 * 256, all); // every RAM frame maps
+        }
+        assertEquals(16 * 256, xen.protectedPages(dom).pageCount());
+        xen.beginPlainMigration(dom).finish(false);
+    }
+
+    @Test
+    void aPvhDomainWithFramesAbove4GiBIsRefusedForPlainMigration() throws Exception {
+        int dom = xen.createDomain(config("big")).domId();
+        host.pvhLayout(dom, 0x10_0000 + 0xfff);
+        HypervisorException e = assertThrows(HypervisorException.class, () -> xen.beginPlainMigration(dom));
+        assertEquals(Reason.REFUSED, e.reason());
+        assertTrue(e.getMessage().contains("above 4 GiB") && e.getMessage().contains("xl migrate"), e.getMessage());
+        assertTrue(xen.domainInfo(dom).migration().isEmpty(), "no lock was taken");
+    }
+
+    @Test
+    void withoutATemplateTheConfigurationCarriesLibxlsBuildInfoUnionForItsType() throws Exception {
+        JsonNode json = new ObjectMapper().readTree(LibxlConfig.toJson(config("bare"), XenBackend.Options.defaults()));
+        assertEquals("pvh", json.at("/c_info/type").asText());
+        assertTrue(json.at("/b_info/type.pvh").isObject(), "b_info's union member: " + json);
+        assertEquals(16, xen.createDomain(config("bare")).config().memoryMiB(), "the fake libxl built it");
+
+        // a template of another type, overridden by xen.domain-type: its union member goes with its type
+        Path template = tmp.resolve("hvm.json");
+        Files.writeString(template, "{\"c_info\": {\"type\": \"hvm\"}, \"b_info\": {\"type.hvm\": {\"acpi\": \"True\"}}}");
+        XenBackend.Options pvh = XenBackend.Options.fromSettings(Map.of("xen.template", template.toString(),
+                "xen.domain-type", "pv"));
+        JsonNode over = new ObjectMapper().readTree(LibxlConfig.toJson(config("over"), pvh));
+        assertEquals("pv", over.at("/c_info/type").asText());
+        assertTrue(over.at("/b_info/type.pv").isObject() && over.at("/b_info/type.hvm").isMissingNode(), "" + over);
+        // the template's own member of its own type is kept
+        JsonNode kept = new ObjectMapper().readTree(LibxlConfig.toJson(config("kept"),
+                XenBackend.Options.fromSettings(Map.of("xen.template", template.toString()))));
+        assertEquals("True", kept.at("/b_info/type.hvm/acpi").asText());
+
+        // what libxl does with a configuration that lacks the member
+        XenShim shim = XenShimLoader.load(java.util.Optional.empty());
+        com.sun.jna.ptr.PointerByReference h = new com.sun.jna.ptr.PointerByReference();
+        synchronized (FakeXen.class) {
+            host.check(FakeXen.api().fakexen_use_host(host.dir.toString()), "use host");
+            try {
+                assertEquals(0, shim.slx_open(h));
+            } finally {
+                FakeXen.api().fakexen_use_host(null);
+            }
+        }
+        try {
+            int rc = shim.slx_domain_create(h.getValue(), "{\"c_info\": {\"type\": \"pvh\", \"name\": \"x\"},"
+                    + " \"b_info\": {\"max_memkb\": 16384}}", new com.sun.jna.ptr.IntByReference());
+            assertTrue(rc < 0, "refused: " + rc);
+            assertTrue(shim.slx_last_error().contains("Unable to set domain build info defaults"),
+                    shim.slx_last_error());
+        } finally {
+            shim.slx_close(h.getValue());
+        }
     }
 
     @Test

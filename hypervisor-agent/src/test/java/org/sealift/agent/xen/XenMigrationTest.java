@@ -64,11 +64,28 @@ class XenMigrationTest {
 
     @Test
     void aRunningGuestMovesToTheOtherHostBitForBit() throws Exception {
+        migrate(false);
+    }
+
+    /**
+     * The same with libxl's PVH layout on both hosts: special pages just below 4 GiB, so Xen's max_gpfn + 1 spans
+     * about a million frames, nearly all a hole. Only the RAM moves, and the run is otherwise the same.
+     */
+    @Test
+    void aPvhGuestWithSpecialPagesNear4GiBMovesOnlyItsRam() throws Exception {
+        migrate(true);
+    }
+
+    private void migrate(boolean pvhLayout) throws Exception {
         FakeXen a = FakeXen.init(tmp.resolve("host-a"), FakeXen.UNPATCHED);
         FakeXen b = FakeXen.init(tmp.resolve("host-b"), FakeXen.UNPATCHED);
         DomainConfig cfg = new DomainConfig("migrant", 16, 2, List.of(), WorkloadSpec.idle(0));
         try (XenBackend xa = a.open(); XenBackend xb = b.open()) {
             int dom = xa.createDomain(cfg).domId();
+            if (pvhLayout) {
+                a.pvhLayout(dom, FakeXen.PVH_SPECIAL_TOP);
+                assertEquals(PAGES, xa.domainInfo(dom).pageCount(), "the RAM, not the span up to max_gpfn");
+            }
             xa.resume(dom);
             // three quarters of the pages carry data, the rest stay zero (sent as zero markers)
             for (long pfn = 0; pfn < PAGES * 3 / 4; pfn += 256) {
@@ -106,7 +123,9 @@ class XenMigrationTest {
             MigrationOptions options = new MigrationOptions(MigrationMode.PLAIN, MAX_ROUNDS, 50, 1, 50,
                     MigrationOptions.DEFAULT_MAX_SENT_FACTOR);
             Transport[] pair = ChannelTransport.loopbackPair();
-            DestinationMigration d = new DestinationMigration(xb, cfg, Optional.empty(), pair[1], MigrationMode.PLAIN,
+            HypervisorBackend destination = pvhLayout ? laidOutAsPvh(xb, b) : xb;
+            DestinationMigration d = new DestinationMigration(destination, cfg, Optional.empty(), pair[1],
+                    MigrationMode.PLAIN,
                     EngineConfig.DEFAULTS, List.of());
             CompletableFuture<MigrationResult> dr = CompletableFuture.supplyAsync(d::run);
             MigrationResult sr = new SourceMigration(source, dom, Optional.empty(), pair[0], options,
@@ -149,6 +168,25 @@ class XenMigrationTest {
             // the copy runs on its own now
             assertEquals(0, b.touch(ddom, 0, 1, 0xd00dL));
         }
+    }
+
+    /** The destination's backend, whose created domains get libxl's PVH layout as a real PVH domain would. */
+    private static HypervisorBackend laidOutAsPvh(XenBackend xen, FakeXen host) {
+        return (HypervisorBackend) Proxy.newProxyInstance(XenMigrationTest.class.getClassLoader(),
+                new Class<?>[] {HypervisorBackend.class}, (proxy, method, args) -> {
+                    Object result;
+                    try {
+                        result = method.invoke(xen, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                    if (method.getName().equals("createDomain")) {
+                        int dom = ((org.sealift.agent.spi.DomainInfo) result).domId();
+                        host.pvhLayout(dom, FakeXen.PVH_SPECIAL_TOP);
+                        result = xen.domainInfo(dom);
+                    }
+                    return result;
+                });
     }
 
     /**

@@ -46,7 +46,7 @@ class XenShimAbiTest {
         handle = out.getValue();
         IntByReference id = new IntByReference();
         String json = "{\"c_info\":{\"type\":\"pvh\",\"name\":\"abi\"},\"b_info\":{\"max_vcpus\":2,"
-                + "\"max_memkb\":16384,\"target_memkb\":16384}}";
+                + "\"max_memkb\":16384,\"target_memkb\":16384,\"type.pvh\":{}}}";
         assertEquals(0, shim.slx_domain_create(handle, json, id), () -> shim.slx_last_error());
         domId = id.getValue();
     }
