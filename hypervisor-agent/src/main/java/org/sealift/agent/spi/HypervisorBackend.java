@@ -125,8 +125,10 @@ public interface HypervisorBackend extends AutoCloseable {
     /**
      * An AK-signed token for hand carrying: RELEASE (source after RELEASE, re-served as often as needed), DONE
      * (destination after resume), ABORT (this host's abort; if it has not aborted yet but still may — a source before
-     * RELEASE, a destination that has not resumed, neither in doubt — it aborts now and returns the token). REFUSED
-     * if this host has not made and cannot make that decision; STATE_IN_DOUBT if its sealed state was lost.
+     * RELEASE, a destination that has not resumed, neither in doubt — it aborts now and returns the token), READY
+     * (destination after it verified the copy: the signed manifest digest an operator's fence names when the source
+     * is lost for good; it cannot be imported). REFUSED if this host has not made and cannot make that decision;
+     * STATE_IN_DOUBT if its sealed state was lost.
      */
     byte[] exportToken(MigrationId id, TokenKind kind) throws HypervisorException;
 

@@ -1269,6 +1269,7 @@ final class Migrations {
             TokenKind k = switch (kind) {
                 case RELEASE -> TokenKind.RELEASE;
                 case DONE -> TokenKind.DONE;
+                case READY -> TokenKind.READY;
                 case ABORT -> r.role == MigrationRole.SOURCE ? TokenKind.ABORT_BY_SOURCE
                         : TokenKind.ABORT_BY_DESTINATION;
             };

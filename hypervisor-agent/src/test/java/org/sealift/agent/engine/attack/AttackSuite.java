@@ -24,6 +24,8 @@ import org.sealift.agent.spi.DomainInfo;
 import org.sealift.agent.spi.DomainState;
 import org.sealift.agent.spi.HypervisorBackend;
 import org.sealift.agent.spi.HypervisorException;
+import org.sealift.agent.spi.MigrationDecision;
+import org.sealift.agent.spi.MigrationId;
 import org.sealift.agent.spi.ProtectedProcessSpec;
 import org.sealift.agent.spi.WorkloadSpec;
 import org.sealift.model.MigrationMode;
@@ -167,6 +169,21 @@ abstract class AttackSuite {
         assertEquals(1, runningCopies(m.config.name()), "exactly one running copy");
         assertNotNull(m.digestAtFreeze, all);
         assertArrayEquals(m.digestAtFreeze, m.digestAtReady, "verified copy = what the source sealed last");
+    }
+
+    /** The record {@code host}'s hypervisor signs for a migration that has ended there (its own fields). */
+    static AttestationRecord recordAt(HypervisorBackend host, MigrationId id) throws Exception {
+        return AttestationRecord.fromCanonicalBytes(host.signAttestation(id, new byte[0]).fields());
+    }
+
+    /** What {@code host}'s sealed state records for the migration. */
+    static MigrationDecision decision(HypervisorBackend host, MigrationId id) throws HypervisorException {
+        return host.decisions().stream().filter(d -> d.id().equals(id)).findFirst().orElseThrow();
+    }
+
+    /** A new agent on the host (its own connection), as after a restart of the agent process. */
+    static SimBackend newAgent(String host) throws HypervisorException {
+        return SimBackend.attach(cluster.config(host).socket());
     }
 
     static long anomalies(AttestationRecord r, AnomalyKind k) {

@@ -13,7 +13,6 @@ import org.sealift.agent.engine.Recovery;
 import org.sealift.agent.engine.SimRun;
 import org.sealift.agent.sim.SimBackend;
 import org.sealift.agent.spi.DomainState;
-import org.sealift.agent.spi.HypervisorBackend;
 import org.sealift.agent.spi.HypervisorException;
 import org.sealift.agent.spi.MigrationDecision;
 import org.sealift.agent.spi.MigrationId;
@@ -21,7 +20,6 @@ import org.sealift.agent.spi.MigrationState;
 import org.sealift.agent.spi.TokenKind;
 import org.sealift.model.MigrationOutcome;
 import org.sealift.protocol.ProtocolException;
-import org.sealift.protocol.attest.AttestationRecord;
 import org.sealift.protocol.attest.Outcome;
 
 /**
@@ -32,19 +30,6 @@ import org.sealift.protocol.attest.Outcome;
  * complete copy survived, through the automatic path or the documented token path.
  */
 class CommitCrashTest extends AttackSuite {
-
-    static AttestationRecord recordAt(HypervisorBackend host, MigrationId id) throws Exception {
-        return AttestationRecord.fromCanonicalBytes(host.signAttestation(id, new byte[0]).fields());
-    }
-
-    static MigrationDecision decision(HypervisorBackend host, MigrationId id) throws HypervisorException {
-        return host.decisions().stream().filter(d -> d.id().equals(id)).findFirst().orElseThrow();
-    }
-
-    /** A new agent on the host (its own connection), as after a restart of the agent process. */
-    static SimBackend newAgent(String host) throws HypervisorException {
-        return SimBackend.attach(cluster.config(host).socket());
-    }
 
     // ---- agent crashes -------------------------------------------------------------------------------------------
 
