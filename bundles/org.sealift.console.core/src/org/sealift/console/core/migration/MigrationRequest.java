@@ -12,9 +12,11 @@ import org.sealift.model.MigrationOptions;
  * @param sourceHostId      the host the VM runs on
  * @param destinationHostId the host to move it to
  * @param options           mode, round limit, downtime target, bandwidth limit
+ * @param inject            lab agents only: the attack the source agent plays against this migration (the
+ *                          management API's {@code inject}, e.g. "replay"); empty for none
  */
 public record MigrationRequest(String vmId, String vmName, String sourceHostId, String destinationHostId,
-        MigrationOptions options) {
+        MigrationOptions options, String inject) {
 
     public MigrationRequest {
         Objects.requireNonNull(vmId, "vmId");
@@ -22,18 +24,35 @@ public record MigrationRequest(String vmId, String vmName, String sourceHostId, 
         Objects.requireNonNull(destinationHostId, "destinationHostId");
         Objects.requireNonNull(options, "options");
         vmName = vmName == null || vmName.isBlank() ? vmId : vmName;
+        inject = inject == null ? "" : inject.trim();
+    }
+
+    /** A request without an injected attack (everything but the lab). */
+    public MigrationRequest(String vmId, String vmName, String sourceHostId, String destinationHostId,
+            MigrationOptions options) {
+        this(vmId, vmName, sourceHostId, destinationHostId, options, "");
     }
 
     public MigrationRequest withDestination(String hostId) {
-        return new MigrationRequest(vmId, vmName, sourceHostId, hostId, options);
+        return new MigrationRequest(vmId, vmName, sourceHostId, hostId, options, inject);
     }
 
     public MigrationRequest withOptions(MigrationOptions o) {
-        return new MigrationRequest(vmId, vmName, sourceHostId, destinationHostId, o);
+        return new MigrationRequest(vmId, vmName, sourceHostId, destinationHostId, o, inject);
     }
 
-    /** "web-1 from h1 to h2 (secure)". */
+    /** The same request with the lab attack {@code attack} injected ("" or null for none). */
+    public MigrationRequest withInject(String attack) {
+        return new MigrationRequest(vmId, vmName, sourceHostId, destinationHostId, options, attack);
+    }
+
+    public boolean hasInject() {
+        return !inject.isEmpty();
+    }
+
+    /** "web-1 from h1 to h2 (secure)", and the attack when one is injected. */
     public String describe() {
-        return vmName + " from " + sourceHostId + " to " + destinationHostId + " (" + options.mode() + ")";
+        return vmName + " from " + sourceHostId + " to " + destinationHostId + " (" + options.mode()
+                + (inject.isEmpty() ? "" : ", lab attack '" + inject + "'") + ")";
     }
 }
