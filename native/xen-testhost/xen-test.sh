@@ -6,14 +6,13 @@
 # (a check that never ran proves nothing). On failure the tail of the serial
 # log is shown. Ends with "N passed, M failed"; exit status 0 only if M = 0.
 #   1. one host: the C checks of the shim, then the Java checks of XenBackend
-#   2. two hosts on a QEMU socket network: both boot, their dom0s talk
+#   2. two hosts on a QEMU socket network: both boot, their dom0s talk, and
+#      Sealift live-migrates a running PVH guest from host A to host B
 #
 # Environment: SEALIFT_XEN_CACHE (image cache), SEALIFT_XEN_TIMEOUT (QEMU
 # bound, seconds), SEALIFT_XEN_JAVA=0|1 (Java checks: default 1 when the
 # agent jar holds org.sealift.agent.xen.XenBackend, and then required),
-# SEALIFT_XEN_ONE_HOST=0 / SEALIFT_XEN_TWO_HOSTS=0 (leave out part 1 / 2),
-# SEALIFT_XEN_MIGRATE=1 (assert the engine's migration probe between the two
-# hosts instead of only showing it).
+# SEALIFT_XEN_ONE_HOST=0 / SEALIFT_XEN_TWO_HOSTS=0 (leave out part 1 / 2).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 B=$HERE/build
@@ -163,13 +162,19 @@ two_hosts() {
         expect init xen-info
         expect "net-$h" eth0-up peer-hello
         [ "$h" = b ] && expect net-b ping-a
-        # the engine's two-host migration probe: asserted only on request, since
-        # the migration between hosts is not finished yet (docs/xen-testing.md)
-        if [ "${SEALIFT_XEN_MIGRATE:-0}" = 1 ]; then
-            if [ "$h" = a ]; then expect migrate-source guest-runs migrate source-gone
-            else expect migrate-destination listening migrate guest-runs-here; fi
+        # the engine's migration of the guest from A to B (dom0/java/XenMigrate.java)
+        if [ "$h" = a ]; then expect migrate-source guest-runs migrate source-never-resumed
         else
-            sed -n 's/^SEALIFT-XEN-RESULT suite=\(migrate-[a-z]*\) /probe (not asserted; SEALIFT_XEN_MIGRATE=1 asserts) \1 /p' "$RESULTS"
+            expect migrate-destination listening migrate paused-until-resume guest-runs-here
+            # the page that arrived is the page the source froze: the heartbeat the guest had at the pause on
+            # A is the one B finds before resuming it (nothing ran in between, nothing was lost)
+            at_pause=$(sed -n 's/^SEALIFT-XEN-RESULT suite=migrate-source .*hb-at-pause=\([0-9-]*\).*/\1/p' "$B/results-host-a.txt")
+            before_resume=$(sed -n 's/^SEALIFT-XEN-RESULT suite=migrate-destination .*hb-before-resume=\([0-9-]*\).*/\1/p' "$RESULTS")
+            if [ -n "$at_pause" ] && [ "$at_pause" -gt 0 ] && [ "$at_pause" = "$before_resume" ]; then
+                pass "migrate/heartbeat-carried: the guest's heartbeat at the pause on A ($at_pause) is the one B resumed it with"
+            else
+                fail "migrate/heartbeat-carried: heartbeat at the pause on A '$at_pause', before the resume on B '$before_resume'"
+            fi
         fi
         eval "rc=\$rc_$h"
         if [ "$rc" -eq 0 ] && grep -q '^SEALIFT-XEN-STAGE name=poweroff ' "$RESULTS"; then

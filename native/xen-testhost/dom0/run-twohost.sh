@@ -35,9 +35,9 @@ if [ "$role" = b ]; then
     mark "RESULT suite=net-b name=ping-a ok=$ok detail=$p"
 fi
 
-# Probe: the pre-copy engine moves a real PVH guest from A to B over TCP
-# (XenMigrate.java; no agent daemon, CLI, TLS or attestation). Bounded, and
-# reported as a probe by the host side unless SEALIFT_XEN_MIGRATE=1 there.
+# The pre-copy engine moves a real PVH guest from A to B over TCP
+# (XenMigrate.java, XenBackend on both sides), and checks the commit rules
+# against what Xen reports; xen-test.sh asserts its lines. Bounded.
 A=/sealift/agent
 if [ -f "$A/check/XenMigrate.class" ]; then
     CMDLINE="wss=8M rate=1000 status=1000"

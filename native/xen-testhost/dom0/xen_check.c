@@ -537,12 +537,52 @@ static int pv_logdirty(const char *json_path)
     return failures;
 }
 
+/*
+ * One line about the test guest named NAME, for the shell side of the agent
+ * run (run-twohost.sh): "status dom=N paused=0|1 cpu_time_ns=T hb=H
+ * dirtied=D magic=0|1", or "status absent" (exit 3) when no domain has that
+ * name. What Xen reports, and what the guest wrote in its status page.
+ */
+static int guest_status(const char *name)
+{
+    if (slx_open(&xh)) {
+        printf("status error %s\n", slx_last_error());
+        return 1;
+    }
+    uint32_t ids[1024], n = 0;
+    int found = 0;
+    if (slx_domain_list(xh, ids, 1024, &n) == 0) {
+        for (uint32_t i = 0; i < n && !found; i++) {
+            char nm[256];
+            if (ids[i] && slx_domain_name(xh, ids[i], nm, sizeof nm) == 0 && strcmp(nm, name) == 0) {
+                domid = ids[i];
+                found = 1;
+            }
+        }
+    }
+    slx_domain_info di;
+    struct sealift_guest_status st;
+    if (!found || slx_domain_info_get(xh, domid, &di) || read_status(&st)) {
+        printf("status absent\n");
+        slx_close(xh);
+        return 3;
+    }
+    printf("status dom=%u paused=%d cpu_time_ns=%llu hb=%u dirtied=%u magic=%d\n", domid,
+           (di.flags & SLX_DOMINFO_PAUSED) != 0, (unsigned long long)di.cpu_time_ns, st.heartbeat, st.dirtied,
+           has_magic(&st));
+    slx_close(xh);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--pv-logdirty") == 0)
         return pv_logdirty(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "--status") == 0)
+        return guest_status(argv[2]);
     if (argc != 4) {
-        fprintf(stderr, "usage: %s GUEST_JSON GUEST_ELF GUEST_CMDLINE | --pv-logdirty PV_GUEST_JSON\n", argv[0]);
+        fprintf(stderr, "usage: %s GUEST_JSON GUEST_ELF GUEST_CMDLINE | --pv-logdirty PV_GUEST_JSON"
+                " | --status NAME\n", argv[0]);
         return 2;
     }
     int rc = slx_open(&xh);
