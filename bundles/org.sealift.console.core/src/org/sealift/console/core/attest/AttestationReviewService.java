@@ -34,6 +34,9 @@ public interface AttestationReviewService {
     /** Adds records received from elsewhere (the agent client). */
     ImportResult add(List<SignedRecord> records, String origin);
 
+    /** Adds entries read from an agent's attestation log (the agent client keeps each entry's host and index). */
+    ImportResult addEntries(List<AttestationEntry> entries);
+
     /**
      * Verifies a record's signatures, the signers' AK certificate chain to the cluster CA, the measurements and the
      * policy. A missing trust setting is a failed verdict naming the setting to fix.

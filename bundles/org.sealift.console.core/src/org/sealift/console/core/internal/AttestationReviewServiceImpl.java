@@ -157,6 +157,12 @@ public final class AttestationReviewServiceImpl implements AttestationReviewServ
         return new ImportResult(counts[0], counts[1], List.of());
     }
 
+    @Override
+    public ImportResult addEntries(List<AttestationEntry> list) {
+        int[] counts = store(list);
+        return new ImportResult(counts[0], counts[1], List.of());
+    }
+
     private int[] store(List<AttestationEntry> found) {
         int added = 0;
         int known = 0;

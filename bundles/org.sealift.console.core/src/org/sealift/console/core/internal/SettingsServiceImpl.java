@@ -8,7 +8,10 @@ import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.FileTime;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Consumer;
@@ -16,6 +19,7 @@ import java.util.function.Consumer;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.sealift.console.core.settings.ConsoleSettings;
+import org.sealift.console.core.settings.LabConnection;
 import org.sealift.console.core.settings.SettingsException;
 import org.sealift.console.core.settings.SettingsService;
 
@@ -34,13 +38,26 @@ public final class SettingsServiceImpl implements SettingsService {
     private Path file;
     private volatile ConsoleSettings current = ConsoleSettings.DEFAULTS;
     private volatile SettingsException loadProblem;
+    private final Map<String, String> env;
+    /** lab.json as last read, with its modification time: effective() is asked per request by the agent client */
+    private volatile CachedLab cachedLab;
+
+    private record CachedLab(Path file, FileTime modified, Optional<LabConnection> lab) {
+    }
 
     /** For DS: the folder comes from {@link #HOME_PROPERTY} at activation. */
     public SettingsServiceImpl() {
+        this.env = System.getenv();
     }
 
     /** For tests and hand wiring. */
     public SettingsServiceImpl(Path folder) {
+        this(folder, System.getenv());
+    }
+
+    /** For tests: {@code env} stands in for the process environment (SEALIFT_LAB_DIR). */
+    public SettingsServiceImpl(Path folder, Map<String, String> env) {
+        this.env = Map.copyOf(env);
         load(folder.resolve(FILE_NAME));
     }
 
@@ -72,6 +89,36 @@ public final class SettingsServiceImpl implements SettingsService {
     @Override
     public ConsoleSettings current() {
         return current;
+    }
+
+    @Override
+    public ConsoleSettings effective() {
+        ConsoleSettings s = current;
+        return lab().map(l -> l.fill(s)).orElse(s);
+    }
+
+    @Override
+    public Optional<LabConnection> lab() {
+        if (!current.agents().isEmpty()) {
+            return Optional.empty();
+        }
+        Optional<Path> dir = LabConnection.configuredDir(env);
+        if (dir.isEmpty()) {
+            return Optional.empty();
+        }
+        Path f = dir.get().resolve(LabConnection.FILE);
+        FileTime modified;
+        try {
+            modified = Files.getLastModifiedTime(f);
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+        CachedLab c = cachedLab;
+        if (c == null || !c.file.equals(f) || !c.modified.equals(modified)) {
+            c = new CachedLab(f, modified, LabConnection.find(Map.of(LabConnection.ENV, dir.get().toString())));
+            cachedLab = c;
+        }
+        return c.lab;
     }
 
     @Override

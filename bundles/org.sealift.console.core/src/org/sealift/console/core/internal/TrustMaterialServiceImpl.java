@@ -22,6 +22,7 @@ import org.sealift.protocol.ProtocolException;
 import org.sealift.protocol.pki.Certificates;
 import org.sealift.protocol.pki.ClusterTrust;
 import org.sealift.protocol.pki.Policy;
+import org.sealift.protocol.pki.Role;
 import org.sealift.protocol.pki.SignedPolicy;
 
 /**
@@ -53,7 +54,7 @@ public final class TrustMaterialServiceImpl implements TrustMaterialService {
 
     @Override
     public synchronized TrustMaterial load() throws SettingsException {
-        ConsoleSettings s = settings.current();
+        ConsoleSettings s = settings.effective();
         List<FileTime> stamps = stamps(s);
         if (cached == null || !cached.settings.equals(s) || !cached.stamps.equals(stamps)) {
             try {
@@ -70,7 +71,7 @@ public final class TrustMaterialServiceImpl implements TrustMaterialService {
 
     @Override
     public Optional<Policy> policy() {
-        ConsoleSettings s = settings.current();
+        ConsoleSettings s = settings.effective();
         if (s.trustAnchor() == null || s.policy() == null) {
             return Optional.empty();
         }
@@ -149,10 +150,12 @@ public final class TrustMaterialServiceImpl implements TrustMaterialService {
     private static List<X509Certificate> readAkCertificates(Path where) throws SettingsException {
         List<Path> files = new ArrayList<>();
         if (Files.isDirectory(where)) {
-            try (Stream<Path> s = Files.list(where)) {
+            // a lab keeps each host's ak.crt in hosts/<id>/credentials/, next to TLS certificates: look that deep,
+            // and below the top level keep only attestation-key certificates
+            try (Stream<Path> s = Files.walk(where, 3)) {
                 s.filter(p -> {
                     String n = p.getFileName().toString();
-                    return n.endsWith(".pem") || n.endsWith(".crt");
+                    return Files.isRegularFile(p) && (n.endsWith(".pem") || n.endsWith(".crt"));
                 }).sorted().forEach(files::add);
             } catch (IOException e) {
                 throw new SettingsException("cannot list AK certificates in " + where + ": " + e.getMessage(), e);
@@ -163,10 +166,17 @@ public final class TrustMaterialServiceImpl implements TrustMaterialService {
         List<X509Certificate> out = new ArrayList<>();
         List<String> problems = new ArrayList<>();
         for (Path f : files) {
+            boolean nested = !f.getParent().equals(where);
             try {
-                out.addAll(Certificates.read(f));
+                for (X509Certificate c : Certificates.read(f)) {
+                    if (!nested || Certificates.role(c).orElse(null) == Role.ATTESTATION_KEY) {
+                        out.add(c);
+                    }
+                }
             } catch (IOException | RuntimeException e) {
-                problems.add(f + ": " + e.getMessage());
+                if (!nested) {
+                    problems.add(f + ": " + e.getMessage());
+                }
             }
         }
         if (!problems.isEmpty()) {

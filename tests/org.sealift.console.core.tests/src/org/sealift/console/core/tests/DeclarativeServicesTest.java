@@ -3,13 +3,18 @@ package org.sealift.console.core.tests;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 
+import java.util.Hashtable;
 import java.util.List;
+import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.Constants;
 import org.osgi.framework.FrameworkUtil;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.util.tracker.ServiceTracker;
+import org.sealift.console.agent.AgentDirectory;
+import org.sealift.console.agent.internal.AgentInventorySource;
 import org.sealift.console.core.attest.AttestationReviewService;
 import org.sealift.console.core.inventory.HostNode;
 import org.sealift.console.core.inventory.InventoryService;
@@ -50,15 +55,24 @@ class DeclarativeServicesTest {
     void anInventorySourceRegisteredLaterIsPickedUpByTheInventoryService() throws Exception {
         InventoryService inv = service(InventoryService.class);
         BundleContext ctx = FrameworkUtil.getBundle(DeclarativeServicesTest.class).getBundleContext();
+        // ranked above the agent client's source (org.sealift.console.agent), which this runtime also holds: the
+        // inventory takes the best-ranked source, and falls back to the agent client when this one goes
         ServiceRegistration<InventorySource> reg = ctx.registerService(InventorySource.class,
-                FakeInventorySource.smallCluster(), null);
+                FakeInventorySource.smallCluster(), new Hashtable<>(Map.of(Constants.SERVICE_RANKING, 100)));
         try {
             Await.until(() -> inv.current().hosts().size() == 5 && inv.current().host("h1")
                     .map(HostNode::isReachable).orElse(false), () -> "hosts through DS: " + inv.current());
         } finally {
             reg.unregister();
         }
-        Await.until(() -> !inv.current().sourceAvailable(), () -> "source gone: " + inv.current());
+        // the runtime's settings name no agents (and no lab), so the agent client's inventory is empty
+        Await.until(() -> inv.current().hosts().isEmpty(), () -> "source gone: " + inv.current());
         assertEquals(0, inv.current().hosts().size());
+    }
+
+    @Test
+    void theAgentClientsServicesAreRegistered() throws Exception {
+        assertEquals(AgentInventorySource.class, service(InventorySource.class).getClass());
+        service(AgentDirectory.class);
     }
 }
