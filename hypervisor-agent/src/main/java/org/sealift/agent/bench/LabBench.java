@@ -1,0 +1,669 @@
+package org.sealift.agent.bench;
+
+import java.io.DataInputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.net.InetAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import javax.net.ssl.SSLContext;
+
+import org.sealift.agent.api.Json;
+import org.sealift.agent.cli.AgentClient;
+import org.sealift.agent.daemon.VmSpec;
+import org.sealift.agent.engine.ChannelTransport;
+import org.sealift.agent.engine.OutboundStream;
+import org.sealift.agent.engine.Transport;
+import org.sealift.agent.lab.Lab;
+import org.sealift.agent.lab.LabInfo;
+import org.sealift.agent.spi.DomainConfig;
+import org.sealift.agent.tls.AgentChannelClient;
+import org.sealift.agent.tls.AgentChannelServer;
+import org.sealift.agent.tls.ChannelConnection;
+import org.sealift.agent.tls.SealiftTls;
+import org.sealift.agent.tls.TlsCredentials;
+import org.sealift.model.MigrationMode;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+/**
+ * The lab benchmark ({@code ./sealift bench [--json FILE]}): two lab hosts as real processes (simulated hypervisor
+ * and agent each, lab CA, loopback), migrations started through the management API and carried by the agents' TLS
+ * 1.3 channel; the engine benchmark's matrix and VMs (secure with a quarter of memory and of the working set
+ * protected, plain on the same VM without protected processes), medians and secure/plain ratios in the engine
+ * benchmark's table, and the raw loopback TLS throughput of this machine with the agents' own TLS setup as the
+ * ceiling. A run that does not commit is recorded with its outcome and reason, and the benchmark goes on.
+ */
+public final class LabBench {
+
+    static final String SOURCE = "h1";
+    static final String DESTINATION = "h2";
+    private static final String OUTCOME_COMMITTED = "COMMITTED";
+    /** No production deadline lets a migration run this long; past it the agent is assumed stuck. */
+    private static final Duration OUTCOME_WAIT = Duration.ofMinutes(30);
+
+    /** What the command line asked for. */
+    record Settings(List<Integer> sizes, List<Integer> workingSets, int runs, int fillPercent, Path json,
+            int ceilingMiB, boolean useRunningLab, boolean warmUp) {
+
+        static Settings defaults() {
+            return new Settings(List.of(256, 1024, 4096), List.of(0, 16, 64), 3, 50, null, 512, false, true);
+        }
+    }
+
+    /** A command line that cannot be run; the message says what to change. */
+    static final class UsageException extends Exception {
+        private static final long serialVersionUID = 1L;
+
+        UsageException(String message) {
+            super(message);
+        }
+    }
+
+    /**
+     * One migration as the source agent reported it when it ended (totals are the engine's: total time, the VM's
+     * downtime, rounds, bytes on the stream), or a request the agents refused (outcome {@code REFUSED}).
+     */
+    record RunResult(int memMiB, int wwsMiB, MigrationMode mode, int run, String outcome, String reason,
+            double totalMs, double downtimeMs, int rounds, long bytes) {
+
+        boolean committed() {
+            return OUTCOME_COMMITTED.equals(outcome);
+        }
+
+        double[] sample() {
+            return new double[] {totalMs, downtimeMs, rounds, bytes};
+        }
+
+        boolean sameConfiguration(RunResult o) {
+            return memMiB == o.memMiB && wwsMiB == o.wwsMiB && mode == o.mode;
+        }
+    }
+
+    /** The loopback TLS ceiling: MB/s (10^6 bytes) with large writes, and as the engine's transport writes. */
+    record Ceiling(double rawMBps, double transportMBps, int mib, int repetitions) {
+
+        /** Milliseconds {@code bytes} need at the raw ceiling. */
+        double millisFor(long bytes) {
+            return bytes / (rawMBps * 1e6) * 1000.0;
+        }
+    }
+
+    private final Settings settings;
+    private final PrintStream out;
+    private final PrintStream err;
+    private int vmSerial;
+
+    private LabBench(Settings settings, PrintStream out, PrintStream err) {
+        this.settings = settings;
+        this.out = out;
+        this.err = err;
+    }
+
+    public static void main(String[] args) throws Exception {
+        // the ceiling's channel server logs every connection at INFO; the agents keep their own logs in the lab
+        if (System.getProperty("org.slf4j.simpleLogger.defaultLogLevel") == null) {
+            System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        }
+        System.exit(run(args, System.out, System.err));
+    }
+
+    static int run(String[] args, PrintStream out, PrintStream err) throws Exception {
+        Settings s;
+        try {
+            s = parse(args);
+        } catch (UsageException e) {
+            err.println("sealift bench: " + e.getMessage());
+            return 2;
+        }
+        if (s == null) {
+            usage(out);
+            return 0;
+        }
+        Path root = Files.createTempDirectory("sealift-lab-bench");
+        Lab lab = null;
+        Thread stopLab = null;
+        try {
+            LabInfo info;
+            if (s.useRunningLab()) {
+                Path dir = LabInfo.defaultDir();
+                Optional<LabInfo> running = LabInfo.read(dir);
+                if (running.isEmpty()) {
+                    err.println("sealift bench: --lab: no lab runs in " + dir + "; start one with './sealift lab"
+                            + " --no-console' or leave out --lab to let the benchmark start its own");
+                    return 1;
+                }
+                info = running.get();
+                try {
+                    Agent.of(info, SOURCE, operator(info)).api().get("/v1/host");
+                } catch (AgentClient.ApiError | AgentClient.Unreachable e) {
+                    err.println("sealift bench: --lab: the lab in " + dir + " does not answer (" + e.getMessage()
+                            + "); start it again with './sealift lab --no-console'");
+                    return 1;
+                }
+                err.println("sealift bench: using the running lab in " + dir + " (its demo VMs keep running and"
+                        + " share the CPU with the benchmark)");
+            } else {
+                try {
+                    // production agent settings (no lab shortcuts): the deadlines are the ones a real cluster has
+                    lab = Lab.start(root.resolve("lab"), new Lab.Options(false, false, Map.of()), err);
+                } catch (Lab.LabException e) {
+                    err.println("sealift bench: " + e.getMessage());
+                    return 1;
+                }
+                Lab started = lab;
+                // the hypervisors run in their own sessions (setsid): Ctrl-C reaches only this JVM
+                stopLab = new Thread(started::close, "lab-bench-stop");
+                Runtime.getRuntime().addShutdownHook(stopLab);
+                info = lab.info();
+            }
+            Path labDir = Path.of(info.dir());
+            // measured before and after the migrations: on a shared machine the neighbours' load changes, and the
+            // better of the two is the closer estimate of what this machine's loopback TLS can carry
+            Ceiling before = measureCeiling(labDir, s.ceilingMiB(), 3);
+            printCeiling("before the migrations", before, out);
+            List<RunResult> results = new LabBench(s, out, err).measure(info);
+            Ceiling after = measureCeiling(labDir, s.ceilingMiB(), 3);
+            printCeiling("after the migrations", after, out);
+            Ceiling ceiling = before.rawMBps() >= after.rawMBps() ? before : after;
+            List<EngineBench.Row> rows = rows(results);
+            EngineBench.printTable(rows, out);
+            out.println("(between lab hosts " + SOURCE + " -> " + DESTINATION + ": agent processes over the"
+                    + " management API and their TLS 1.3 channel on loopback)");
+            printNotCommitted(results, out);
+            printCeilingAndTargets(rows, ceiling, out);
+            if (s.json() != null) {
+                Files.writeString(s.json(), toJson(rows, results, ceiling), StandardCharsets.UTF_8);
+                out.println("JSON written to " + s.json());
+            }
+            return 0;
+        } finally {
+            if (lab != null) {
+                lab.close();
+                try {
+                    Runtime.getRuntime().removeShutdownHook(stopLab);
+                } catch (IllegalStateException e) {
+                    // already shutting down: the hook found the lab closed
+                }
+            }
+            SimCluster.deleteTree(root);
+        }
+    }
+
+    /** The settings, or null for {@code --help}. */
+    static Settings parse(String[] args) throws UsageException {
+        Settings d = Settings.defaults();
+        List<Integer> sizes = d.sizes();
+        List<Integer> wws = d.workingSets();
+        int runs = d.runs();
+        int fill = d.fillPercent();
+        Path json = d.json();
+        int ceiling = d.ceilingMiB();
+        boolean lab = false;
+        boolean warmUp = true;
+        for (int i = 0; i < args.length; i++) {
+            String a = args[i];
+            switch (a) {
+                case "--json" -> json = Path.of(value(args, ++i, a));
+                case "--sizes" -> sizes = ints(a, value(args, ++i, a), 1);
+                case "--wws" -> wws = ints(a, value(args, ++i, a), 0);
+                case "--runs" -> runs = ints(a, value(args, ++i, a), 1).get(0);
+                case "--fill" -> fill = ints(a, value(args, ++i, a), 0).get(0);
+                case "--ceiling-mib" -> ceiling = ints(a, value(args, ++i, a), 1).get(0);
+                case "--lab" -> lab = true;
+                case "--no-warmup" -> warmUp = false;
+                case "--help", "-h" -> {
+                    return null;
+                }
+                default -> throw new UsageException("unknown option '" + a + "'; run 'sealift bench --help'");
+            }
+        }
+        if (fill > 100) {
+            throw new UsageException("--fill is a percentage (0..100), not " + fill);
+        }
+        return new Settings(sizes, wws, runs, fill, json, ceiling, lab, warmUp);
+    }
+
+    private static String value(String[] args, int i, String option) throws UsageException {
+        if (i >= args.length) {
+            throw new UsageException("option " + option + " needs a value");
+        }
+        return args[i];
+    }
+
+    /** A comma-separated list of whole numbers, each at least {@code min}. */
+    private static List<Integer> ints(String option, String csv, int min) throws UsageException {
+        List<Integer> out = new ArrayList<>();
+        for (String part : csv.split(",", -1)) {
+            int v;
+            try {
+                v = Integer.parseInt(part.strip());
+            } catch (NumberFormatException e) {
+                throw new UsageException("option " + option + " takes whole numbers (comma-separated for lists),"
+                        + " not '" + csv + "'");
+            }
+            if (v < min) {
+                throw new UsageException("option " + option + " takes numbers of at least " + min + ", not " + v);
+            }
+            out.add(v);
+        }
+        return List.copyOf(out);
+    }
+
+    static void usage(PrintStream out) {
+        out.println("usage: sealift bench [--json FILE] [--sizes 256,1024,4096] [--wws 0,16,64] [--runs 3]"
+                + " [--fill 50] [--ceiling-mib 512] [--lab] [--no-warmup]");
+        out.println("  starts two lab hosts (simulated hypervisor + agent each, lab CA, loopback), migrates VMs"
+                + " between them");
+        out.println("  through the management API and the agents' TLS 1.3 channel, secure and plain, and prints"
+                + " medians:");
+        out.println("  total time, downtime, rounds, bytes, throughput, secure/plain ratios; and the raw loopback"
+                + " TLS");
+        out.println("  throughput of this machine with the agents' TLS setup (the ceiling).");
+        out.println("  --lab          use hosts h1 and h2 of the running lab instead of starting one");
+        out.println("  --fill         share of guest pages with non-zero contents (the rest travel as zero markers)");
+        out.println("  --ceiling-mib  how much each ceiling measurement sends");
+        out.println("  --no-warmup    skip the unrecorded warm-up migrations");
+    }
+
+    // ---- the matrix ---------------------------------------------------------------------------------------------
+
+    private List<RunResult> measure(LabInfo info) throws Exception {
+        TlsCredentials op = operator(info);
+        Agent src = Agent.of(info, SOURCE, op);
+        Agent dst = Agent.of(info, DESTINATION, op);
+        if (settings.warmUp()) {
+            // the agents' JITs are cold in a fresh lab: the first migrations would pay for it
+            int mem = Math.min(256, settings.sizes().stream().mapToInt(Integer::intValue).min().orElse(64));
+            for (MigrationMode mode : List.of(MigrationMode.PLAIN, MigrationMode.SECURE)) {
+                RunResult w = once(src, dst, mem, 0, mode, 0);
+                out.printf(Locale.ROOT, "  warm-up %-6s %5d MiB: %s%n", mode, mem, describe(w));
+            }
+        }
+        List<RunResult> results = new ArrayList<>();
+        for (int mem : settings.sizes()) {
+            for (int wws : settings.workingSets()) {
+                if (wws * 2 > mem) {
+                    continue; // as in the engine benchmark: a working set over half the VM is not a pre-copy case
+                }
+                // plain and secure alternate, so that a busy neighbour on a shared machine weighs on both alike
+                for (int r = 1; r <= settings.runs(); r++) {
+                    for (MigrationMode mode : List.of(MigrationMode.PLAIN, MigrationMode.SECURE)) {
+                        RunResult res = once(src, dst, mem, wws, mode, r);
+                        results.add(res);
+                        out.printf(Locale.ROOT, "  %-6s %5d MiB wws %3d MiB run %d: %s%n", mode, mem, wws, r,
+                                describe(res));
+                    }
+                }
+            }
+        }
+        return results;
+    }
+
+    private static TlsCredentials operator(LabInfo info) throws Exception {
+        return TlsCredentials.load(Path.of(info.operator().cert()), Path.of(info.operator().key()),
+                Path.of(info.operator().ca()), Clock.systemUTC());
+    }
+
+    static String describe(RunResult r) {
+        String totals = String.format(Locale.ROOT, "%8.1f ms total, %7.2f ms downtime, %d rounds, %d bytes",
+                r.totalMs(), r.downtimeMs(), r.rounds(), r.bytes());
+        return r.committed() ? totals : r.outcome() + ": " + r.reason() + " (" + totals + ")";
+    }
+
+    /** Creates the VM on the source, migrates it through the source agent's API, then removes it from both hosts. */
+    private RunResult once(Agent src, Agent dst, int mem, int wws, MigrationMode mode, int run) {
+        String name = "bench-" + ProcessHandle.current().pid() + "-" + (++vmSerial);
+        DomainConfig c = EngineBench.vm(mem, wws, mode, name, settings.fillPercent());
+        try {
+            src.api().post("/v1/vms", VmSpec.of(c));
+            JsonNode outcome = migrate(src.api(), name, mode);
+            JsonNode t = outcome.path("totals");
+            String o = outcome.path("outcome").asText("");
+            if (o.isEmpty()) {
+                o = "NO_OUTCOME";
+            }
+            return new RunResult(mem, wws, mode, run, o, outcome.path("reason").asText(""),
+                    t.path("totalMs").asDouble(), t.path("downtimeMs").asDouble(), t.path("rounds").asInt(),
+                    t.path("bytes").asLong());
+        } catch (AgentClient.ApiError | AgentClient.Unreachable | IOException e) {
+            return new RunResult(mem, wws, mode, run, "REFUSED", e.getMessage(), 0, 0, 0, 0);
+        } finally {
+            remove(dst, name);
+            remove(src, name);
+        }
+    }
+
+    /** Starts the migration and waits for its outcome on the source agent's event stream. */
+    private static JsonNode migrate(AgentClient src, String vm, MigrationMode mode)
+            throws AgentClient.ApiError, AgentClient.Unreachable, IOException {
+        Map<String, Object> body = new LinkedHashMap<>();
+        body.put("vm", vm);
+        body.put("to", DESTINATION);
+        body.put("mode", mode.name().toLowerCase(Locale.ROOT));
+        // subscribed before the migration starts, so its outcome cannot be missed
+        try (AgentClient.EventStream events = src.events("outcome")) {
+            String id = src.post("/v1/migrations", body).path("id").asText();
+            CompletableFuture<Optional<AgentClient.Event>> next = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return events.next(e -> id.equals(e.data().path("id").asText()));
+                } catch (IOException e) {
+                    return Optional.empty();
+                }
+            });
+            try {
+                Optional<AgentClient.Event> e = next.get(OUTCOME_WAIT.toMinutes(), TimeUnit.MINUTES);
+                if (e.isPresent()) {
+                    return e.get().data();
+                }
+            } catch (TimeoutException e) {
+                events.close();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while waiting for migration " + id, e);
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw new IOException(e.getCause());
+            }
+            // the stream ended early (or the wait ran out): the migration's status says where it is
+            JsonNode v = src.get("/v1/migrations/" + id);
+            String state = v.path("state").asText();
+            if (state.equals("running") || state.equals("finishing")) {
+                ObjectNode o = v.deepCopy();
+                o.put("outcome", "NO_OUTCOME");
+                o.put("reason", "no outcome after " + OUTCOME_WAIT.toMinutes() + " minutes (state " + state
+                        + "); see the agents' logs");
+                return o;
+            }
+            return v;
+        }
+    }
+
+    /**
+     * Destroys the VM where it is (ignoring hosts that do not have it); the hypervisors refuse while a migration
+     * still holds it (the destination may still be logging the attestation record), so refusals are retried.
+     */
+    private void remove(Agent agent, String vm) {
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+        while (true) {
+            int status;
+            String message;
+            try {
+                status = agent.delete("/v1/vms/" + vm);
+                message = "";
+            } catch (IOException e) {
+                status = -1;
+                message = e.getMessage();
+            }
+            if (status == 200 || status == 404) {
+                return;
+            }
+            if (System.nanoTime() > until) {
+                err.println("sealift bench: could not remove VM " + vm + " from " + agent.api().name() + " (HTTP " + status
+                        + " " + message + "); it stays there until the lab stops");
+                return;
+            }
+            try {
+                Thread.sleep(250);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+    }
+
+    // ---- results ------------------------------------------------------------------------------------------------
+
+    /** Medians over the committed runs of each configuration, in the engine benchmark's rows. */
+    static List<EngineBench.Row> rows(List<RunResult> results) {
+        List<EngineBench.Row> rows = new ArrayList<>();
+        List<RunResult> seen = new ArrayList<>();
+        for (RunResult r : results) {
+            if (seen.stream().anyMatch(r::sameConfiguration)) {
+                continue;
+            }
+            seen.add(r);
+            List<double[]> samples = results.stream().filter(x -> x.sameConfiguration(r) && x.committed())
+                    .map(RunResult::sample).toList();
+            if (samples.isEmpty()) {
+                continue; // no median of nothing: printNotCommitted lists these runs
+            }
+            rows.add(new EngineBench.Row(r.memMiB(), r.wwsMiB(), r.mode(), EngineBench.median(samples, 0),
+                    EngineBench.median(samples, 1), (int) EngineBench.median(samples, 2),
+                    (long) EngineBench.median(samples, 3), samples));
+        }
+        // the table shows plain before secure for each size and working set
+        rows.sort((a, b) -> a.memMiB() != b.memMiB() ? Integer.compare(a.memMiB(), b.memMiB())
+                : a.wwsMiB() != b.wwsMiB() ? Integer.compare(a.wwsMiB(), b.wwsMiB()) : a.mode().compareTo(b.mode()));
+        return rows;
+    }
+
+    private static void printCeiling(String when, Ceiling c, PrintStream out) {
+        out.printf(Locale.ROOT, "loopback TLS 1.3 ceiling %s (the agents' channel setup, median of %d x %d MiB):"
+                + " %.0f MB/s with 1 MiB writes, %.0f MB/s as the engine's transport writes%n", when,
+                c.repetitions(), c.mib(), c.rawMBps(), c.transportMBps());
+    }
+
+    static void printNotCommitted(List<RunResult> results, PrintStream out) {
+        List<RunResult> failed = results.stream().filter(r -> !r.committed()).toList();
+        if (failed.isEmpty()) {
+            return;
+        }
+        out.println("runs that did not commit (left out of the medians):");
+        for (RunResult r : failed) {
+            out.printf(Locale.ROOT, "  %-6s %5d MiB wws %3d MiB run %d: %s%n", r.mode(), r.memMiB(), r.wwsMiB(),
+                    r.run(), describe(r));
+        }
+    }
+
+    private static void printCeilingAndTargets(List<EngineBench.Row> rows, Ceiling ceiling, PrintStream out) {
+        out.printf(Locale.ROOT, "ceiling: loopback TLS 1.3 carries %.0f MB/s here (%.0f MB/s as the engine's"
+                + " transport writes); the medians' bytes alone would take:%n", ceiling.rawMBps(),
+                ceiling.transportMBps());
+        for (EngineBench.Row r : rows) {
+            out.printf(Locale.ROOT, "  %-6s %5d MiB wws %3d MiB: %8.1f ms at the ceiling (%.0f%% of the measured"
+                    + " total)%n", r.mode(), r.memMiB(), r.wwsMiB(), ceiling.millisFor(r.bytes()),
+                    100.0 * ceiling.millisFor(r.bytes()) / r.totalMs());
+        }
+        double worst = 0;
+        for (EngineBench.Row s : rows) {
+            Optional<EngineBench.Row> p = plainOf(rows, s);
+            if (s.mode() == MigrationMode.SECURE && p.isPresent()) {
+                worst = Math.max(worst, s.totalMs() / p.get().totalMs());
+            }
+        }
+        if (worst > 0) {
+            out.printf(Locale.ROOT, "target secure/plain total-time ratio <= 1.10: worst %.3f (%s)%n", worst,
+                    worst <= 1.10 ? "met" : "not met");
+        }
+        rows.stream().filter(r -> r.mode() == MigrationMode.SECURE && r.memMiB() == 1024 && r.wwsMiB() == 16)
+                .findFirst().ifPresent(r -> out.printf(Locale.ROOT, "target 1 GiB VM, 16 MiB working set, secure:"
+                        + " under 1000 ms total and 50 ms downtime: %.1f ms and %.2f ms (%s); its %d bytes need"
+                        + " %.1f ms at the loopback TLS ceiling%n", r.totalMs(), r.downtimeMs(),
+                        r.totalMs() < 1000 && r.downtimeMs() < 50 ? "met" : "not met", r.bytes(),
+                        ceiling.millisFor(r.bytes())));
+    }
+
+    private static Optional<EngineBench.Row> plainOf(List<EngineBench.Row> rows, EngineBench.Row r) {
+        return rows.stream().filter(p -> p.mode() == MigrationMode.PLAIN && p.memMiB() == r.memMiB()
+                && p.wwsMiB() == r.wwsMiB()).findFirst();
+    }
+
+    /**
+     * The engine benchmark's JSON rows, each with {@code outcome} (COMMITTED: medians over its committed runs) and
+     * the runs that did not commit ({@code notCommitted}, with outcome and reason); a configuration none of whose
+     * runs committed is a row with that outcome and reason and no medians. Every row also carries the ceiling.
+     */
+    static String toJson(List<EngineBench.Row> rows, List<RunResult> results, Ceiling ceiling) throws IOException {
+        ArrayNode committed = (ArrayNode) Json.mapper().readTree(EngineBench.toJson(rows));
+        ArrayNode all = Json.mapper().createArrayNode();
+        List<RunResult> seen = new ArrayList<>();
+        for (RunResult r : results) {
+            if (seen.stream().anyMatch(r::sameConfiguration)) {
+                continue;
+            }
+            seen.add(r);
+            ObjectNode row = null;
+            for (JsonNode n : committed) {
+                if (n.path("memMiB").asInt() == r.memMiB() && n.path("wwsMiB").asInt() == r.wwsMiB()
+                        && n.path("mode").asText().equals(r.mode().toString())) {
+                    row = (ObjectNode) n;
+                }
+            }
+            List<RunResult> failed = results.stream().filter(x -> x.sameConfiguration(r) && !x.committed()).toList();
+            if (row == null) {
+                row = all.objectNode();
+                row.put("memMiB", r.memMiB());
+                row.put("wwsMiB", r.wwsMiB());
+                row.put("mode", r.mode().toString());
+                for (String f : List.of("totalMs", "downtimeMs", "rounds", "bytes")) {
+                    row.putNull(f);
+                }
+                row.put("outcome", failed.get(0).outcome());
+                row.put("reason", failed.get(0).reason());
+            } else {
+                row.put("outcome", OUTCOME_COMMITTED);
+            }
+            ArrayNode nc = row.putArray("notCommitted");
+            for (RunResult f : failed) {
+                ObjectNode o = nc.addObject();
+                o.put("run", f.run());
+                o.put("outcome", f.outcome());
+                o.put("reason", f.reason());
+                o.put("totalMs", f.totalMs());
+                o.put("downtimeMs", f.downtimeMs());
+                o.put("rounds", f.rounds());
+                o.put("bytes", f.bytes());
+            }
+            row.put("transport", "lab agents, TLS 1.3 agent channel on loopback");
+            row.put("tlsCeilingMBps", Math.round(ceiling.rawMBps() * 10) / 10.0);
+            all.add(row);
+        }
+        return Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(all) + "\n";
+    }
+
+    // ---- the ceiling --------------------------------------------------------------------------------------------
+
+    /**
+     * Streams {@code mib} MiB from the source's to the destination's agent-channel credentials over loopback, through
+     * the agents' own channel server and client (TLS 1.3, mutual authentication, their parameters), {@code reps}
+     * times each way of writing: 1 MiB writes on the TLS socket, and the engine's {@link ChannelTransport} with its
+     * outbound buffer size. Medians in MB/s; the time runs from the first byte written to the receiver's count.
+     */
+    static Ceiling measureCeiling(Path labDir, int mib, int reps) throws Exception {
+        TlsCredentials a = agentCredentials(labDir, SOURCE);
+        TlsCredentials b = agentCredentials(labDir, DESTINATION);
+        Clock clock = Clock.systemUTC();
+        try (AgentChannelServer server = AgentChannelServer.start(b, InetAddress.getLoopbackAddress(), 0,
+                LabBench::countAndAnswer, Duration.ofSeconds(10), 4, clock, refusal -> { })) {
+            AgentChannelClient client = new AgentChannelClient(a, clock, Duration.ofSeconds(10));
+            long total = mib * 1048576L;
+            byte[] block = new byte[1 << 20];
+            new Random(1).nextBytes(block); // TLS 1.3 does not compress, but keep the bytes honest anyway
+            ByteBuffer direct = ByteBuffer.allocateDirect(OutboundStream.BUFFER_SIZE);
+            List<double[]> raw = new ArrayList<>();
+            List<double[]> transport = new ArrayList<>();
+            for (int rep = 0; rep < reps; rep++) {
+                for (boolean viaTransport : new boolean[] {false, true}) {
+                    try (ChannelConnection c = client.connect(server.address(), DESTINATION, "bench-ceiling")) {
+                        long t0 = System.nanoTime();
+                        if (viaTransport) {
+                            Transport t = ChannelTransport.of(c.in(), c.out(), c.describe(), c);
+                            for (long sent = 0; sent < total; ) {
+                                direct.clear();
+                                int n = (int) Math.min(direct.capacity(), total - sent);
+                                direct.put(block, 0, Math.min(n, block.length));
+                                direct.position(n).flip();
+                                t.write(direct);
+                                sent += n;
+                            }
+                        } else {
+                            for (long sent = 0; sent < total; sent += block.length) {
+                                c.out().write(block, 0, (int) Math.min(block.length, total - sent));
+                            }
+                        }
+                        c.out().flush();
+                        c.shutdownOutput();
+                        long received = new DataInputStream(c.in()).readLong();
+                        double seconds = (System.nanoTime() - t0) / 1e9;
+                        if (received != total) {
+                            throw new IOException("the ceiling receiver counted " + received + " bytes of " + total);
+                        }
+                        (viaTransport ? transport : raw).add(new double[] {total / seconds / 1e6});
+                    }
+                }
+            }
+            return new Ceiling(EngineBench.median(raw, 0), EngineBench.median(transport, 0), mib, reps);
+        }
+    }
+
+    private static void countAndAnswer(ChannelConnection c) throws IOException {
+        byte[] buf = new byte[1 << 20];
+        long n = 0;
+        InputStream in = c.in();
+        for (int k; (k = in.read(buf)) >= 0; ) {
+            n += k;
+        }
+        DataOutputStream o = new DataOutputStream(c.out());
+        o.writeLong(n);
+        o.flush();
+        c.shutdownOutput();
+    }
+
+    private static TlsCredentials agentCredentials(Path labDir, String host) throws Exception {
+        Path creds = labDir.resolve("hosts").resolve(host).resolve("credentials");
+        return TlsCredentials.load(creds.resolve("agent-tls.crt"), creds.resolve("agent-tls.key"),
+                creds.resolve("cluster-trust.pem"), Clock.systemUTC());
+    }
+
+    /**
+     * One lab agent: the CLI's API client, and an HTTP client with the same operator TLS context for {@code DELETE}
+     * (which the CLI's client does not offer).
+     */
+    private record Agent(AgentClient api, HttpClient http) {
+
+        static Agent of(LabInfo info, String host, TlsCredentials op) throws Exception {
+            LabInfo.Agent a = info.agent(host).orElseThrow(() -> new IllegalStateException("the lab in "
+                    + info.dir() + " has no host " + host + "; the benchmark migrates " + SOURCE + " -> "
+                    + DESTINATION));
+            SSLContext ctx = SealiftTls.managementApiClient(op, host, Clock.systemUTC());
+            return new Agent(new AgentClient(a.host(), URI.create(a.api()), op, Clock.systemUTC()),
+                    HttpClient.newBuilder().sslContext(ctx).sslParameters(SealiftTls.parameters(ctx, false))
+                            .connectTimeout(Duration.ofSeconds(10)).build());
+        }
+
+        /** The HTTP status of {@code DELETE path}. */
+        int delete(String path) throws IOException {
+            HttpRequest req = HttpRequest.newBuilder(api.base().resolve(path)).timeout(Duration.ofSeconds(60))
+                    .DELETE().build();
+            try {
+                return http.send(req, HttpResponse.BodyHandlers.discarding()).statusCode();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while calling " + api.name(), e);
+            }
+        }
+    }
+}

@@ -1,0 +1,216 @@
+package org.sealift.agent.bench;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sealift.agent.Main;
+import org.sealift.agent.api.Json;
+import org.sealift.agent.sim.SimBackend;
+import org.sealift.model.MigrationMode;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+/**
+ * The lab benchmark's own logic (options, medians over committed runs only, runs that did not commit kept with their
+ * reason, JSON) and one tiny real run, so that the benchmark cannot rot. Nothing here measures speed.
+ */
+class LabBenchTest {
+
+    @TempDir
+    Path tmp;
+
+    private static LabBench.RunResult run(int mem, int wws, MigrationMode mode, int run, String outcome,
+            double totalMs, double downtimeMs, int rounds, long bytes) {
+        return new LabBench.RunResult(mem, wws, mode, run, outcome, outcome.equals("COMMITTED") ? "completed"
+                : "DEADLINE: VM paused without RELEASE for 5000 ms", totalMs, downtimeMs, rounds, bytes);
+    }
+
+    @Test
+    void optionsDefaultToTheEngineBenchmarksMatrixAndAreParsed() throws Exception {
+        LabBench.Settings d = LabBench.parse(new String[0]);
+        assertEquals(List.of(256, 1024, 4096), d.sizes());
+        assertEquals(List.of(0, 16, 64), d.workingSets());
+        assertEquals(3, d.runs());
+        assertNull(d.json());
+        assertFalse(d.useRunningLab());
+
+        LabBench.Settings s = LabBench.parse(new String[] {"--sizes", "256, 1024", "--wws", "0,16", "--runs", "1",
+            "--json", "out.json", "--fill", "30", "--ceiling-mib", "64", "--lab", "--no-warmup"});
+        assertEquals(List.of(256, 1024), s.sizes());
+        assertEquals(List.of(0, 16), s.workingSets());
+        assertEquals(1, s.runs());
+        assertEquals(Path.of("out.json"), s.json());
+        assertEquals(30, s.fillPercent());
+        assertEquals(64, s.ceilingMiB());
+        assertTrue(s.useRunningLab());
+        assertFalse(s.warmUp());
+        assertNull(LabBench.parse(new String[] {"--help"}));
+    }
+
+    @Test
+    void badOptionsAreRefusedWithTheFix() {
+        assertTrue(assertThrows(LabBench.UsageException.class, () -> LabBench.parse(new String[] {"--engine"}))
+                .getMessage().contains("unknown option '--engine'"));
+        assertTrue(assertThrows(LabBench.UsageException.class, () -> LabBench.parse(new String[] {"--runs", "0"}))
+                .getMessage().contains("at least 1"));
+        assertTrue(assertThrows(LabBench.UsageException.class,
+                () -> LabBench.parse(new String[] {"--sizes", "256,big"})).getMessage().contains("'256,big'"));
+        assertTrue(assertThrows(LabBench.UsageException.class, () -> LabBench.parse(new String[] {"--json"}))
+                .getMessage().contains("needs a value"));
+        assertTrue(assertThrows(LabBench.UsageException.class, () -> LabBench.parse(new String[] {"--fill", "101"}))
+                .getMessage().contains("0..100"));
+
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        PrintStream p = new PrintStream(err, true, StandardCharsets.UTF_8);
+        assertEquals(2, assertDoesNotThrowRun(new String[] {"--wws", "-1"}, p));
+        assertTrue(err.toString(StandardCharsets.UTF_8).startsWith("sealift bench: option --wws"), err.toString());
+    }
+
+    private static int assertDoesNotThrowRun(String[] args, PrintStream p) {
+        try {
+            return LabBench.run(args, p, p);
+        } catch (Exception e) {
+            throw new AssertionError("a usage error must be an exit code, not " + e, e);
+        }
+    }
+
+    @Test
+    void mediansTakeOnlyCommittedRunsAndAConfigurationWithoutOneHasNoRow() {
+        List<LabBench.RunResult> results = List.of(
+                run(256, 0, MigrationMode.PLAIN, 1, "COMMITTED", 100, 10, 2, 1000),
+                run(256, 0, MigrationMode.SECURE, 1, "COMMITTED", 300, 30, 3, 3000),
+                run(256, 0, MigrationMode.PLAIN, 2, "COMMITTED", 140, 14, 2, 1400),
+                run(256, 0, MigrationMode.SECURE, 2, "ABORTED_BY_SOURCE", 9000, 5000, 9, 99_000),
+                run(256, 0, MigrationMode.PLAIN, 3, "COMMITTED", 120, 12, 4, 1200),
+                run(256, 0, MigrationMode.SECURE, 3, "COMMITTED", 500, 50, 5, 5000),
+                run(4096, 16, MigrationMode.SECURE, 1, "ABORTED_BY_SOURCE", 30_000, 5000, 7, 1 << 30),
+                run(4096, 16, MigrationMode.PLAIN, 1, "COMMITTED", 6000, 40, 3, 4L << 30));
+        List<EngineBench.Row> rows = LabBench.rows(results);
+
+        assertEquals(3, rows.size(), rows.toString());
+        EngineBench.Row plain = rows.get(0);
+        assertEquals(MigrationMode.PLAIN, plain.mode());
+        assertEquals(120, plain.totalMs()); // median of 100, 140, 120
+        assertEquals(12, plain.downtimeMs());
+        assertEquals(2, plain.rounds());
+        assertEquals(1200, plain.bytes());
+        EngineBench.Row secure = rows.get(1);
+        assertEquals(MigrationMode.SECURE, secure.mode());
+        assertEquals(400, secure.totalMs()); // the aborted 9000 ms run is left out: median of 300 and 500
+        assertEquals(40, secure.downtimeMs());
+        assertEquals(4000, secure.bytes());
+        assertEquals(2, secure.runs().size());
+        assertEquals(4096, rows.get(2).memMiB());
+        assertEquals(MigrationMode.PLAIN, rows.get(2).mode()); // 4096/16 secure never committed
+
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        LabBench.printNotCommitted(results, new PrintStream(b, true, StandardCharsets.UTF_8));
+        String listed = b.toString(StandardCharsets.UTF_8);
+        assertTrue(listed.contains("256 MiB wws   0 MiB run 2: ABORTED_BY_SOURCE: DEADLINE: VM paused"), listed);
+        assertTrue(listed.contains("4096 MiB wws  16 MiB run 1: ABORTED_BY_SOURCE"), listed);
+        assertEquals(3, listed.lines().count(), listed);
+    }
+
+    @Test
+    void jsonKeepsTheEngineBenchmarksFieldsAndRecordsRunsThatDidNotCommitWithTheirReason() throws Exception {
+        List<LabBench.RunResult> results = List.of(
+                run(1024, 16, MigrationMode.PLAIN, 1, "COMMITTED", 900, 20, 3, 600_000_000L),
+                run(1024, 16, MigrationMode.SECURE, 1, "COMMITTED", 1100, 45, 4, 700_000_000L),
+                run(1024, 16, MigrationMode.SECURE, 2, "ABORTED_BY_DESTINATION", 700, 0, 2, 300_000_000L),
+                run(4096, 64, MigrationMode.SECURE, 1, "ABORTED_BY_SOURCE", 31_000, 5001, 8, 3_000_000_000L));
+        LabBench.Ceiling ceiling = new LabBench.Ceiling(1000, 800, 64, 3);
+        JsonNode json = Json.mapper().readTree(LabBench.toJson(LabBench.rows(results), results, ceiling));
+
+        assertEquals(3, json.size(), json.toPrettyString());
+        JsonNode plain = json.get(0);
+        assertEquals(1024, plain.path("memMiB").asInt());
+        assertEquals(16, plain.path("wwsMiB").asInt());
+        assertEquals(MigrationMode.PLAIN.toString(), plain.path("mode").asText());
+        assertEquals(900, plain.path("totalMs").asDouble());
+        assertEquals(20, plain.path("downtimeMs").asDouble());
+        assertEquals(3, plain.path("rounds").asInt());
+        assertEquals(600_000_000L, plain.path("bytes").asLong());
+        assertEquals("COMMITTED", plain.path("outcome").asText());
+        assertEquals(0, plain.path("notCommitted").size());
+        assertEquals(1000, plain.path("tlsCeilingMBps").asDouble());
+
+        JsonNode secure = json.get(1);
+        assertEquals("COMMITTED", secure.path("outcome").asText());
+        assertEquals(1100, secure.path("totalMs").asDouble());
+        assertEquals(1, secure.path("runs").size());
+        JsonNode aborted = secure.path("notCommitted").get(0);
+        assertEquals(2, aborted.path("run").asInt());
+        assertEquals("ABORTED_BY_DESTINATION", aborted.path("outcome").asText());
+        assertTrue(aborted.path("reason").asText().startsWith("DEADLINE"), aborted.toString());
+
+        JsonNode never = json.get(2);
+        assertEquals(4096, never.path("memMiB").asInt());
+        assertEquals("ABORTED_BY_SOURCE", never.path("outcome").asText());
+        assertTrue(never.path("reason").asText().contains("without RELEASE"), never.toString());
+        assertTrue(never.path("totalMs").isNull(), "no median without a committed run: " + never);
+        assertEquals(31_000, never.path("notCommitted").get(0).path("totalMs").asDouble());
+    }
+
+    @Test
+    void theCeilingSaysHowLongTheBytesTakeAtTheRawRate() {
+        LabBench.Ceiling c = new LabBench.Ceiling(500, 400, 64, 3);
+        assertEquals(2000.0, c.millisFor(1_000_000_000L), 1e-9);
+    }
+
+    /** The benchmark end to end in its smallest configuration: a real lab, one migration each way, JSON out. */
+    @Test
+    void aTinyLabBenchmarkMigratesSecureAndPlainThroughTheAgentsAndLeavesNoProcessBehind() throws Exception {
+        Path json = tmp.resolve("bench.json");
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        int rc = LabBench.run(new String[] {"--sizes", "16", "--wws", "0", "--runs", "1", "--ceiling-mib", "8",
+            "--no-warmup", "--json", json.toString()}, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        String printed = out.toString(StandardCharsets.UTF_8);
+        assertEquals(0, rc, printed + err.toString(StandardCharsets.UTF_8));
+
+        JsonNode rows = Json.mapper().readTree(Files.readString(json));
+        assertEquals(2, rows.size(), rows.toPrettyString());
+        for (JsonNode r : rows) {
+            assertEquals("COMMITTED", r.path("outcome").asText(), r.toPrettyString() + printed);
+            assertEquals(16, r.path("memMiB").asInt());
+            assertTrue(r.path("rounds").asInt() >= 1, r.toString());
+            // half the pages are filled (the rest travel as zero markers): at least those 8 MiB crossed the channel
+            assertTrue(r.path("bytes").asLong() >= 8L << 20, r.toString());
+            assertTrue(r.path("totalMs").asDouble() > 0 && r.path("tlsCeilingMBps").asDouble() > 0, r.toString());
+        }
+        assertEquals(MigrationMode.PLAIN.toString(), rows.get(0).path("mode").asText());
+        assertEquals(MigrationMode.SECURE.toString(), rows.get(1).path("mode").asText());
+        // secure mode seals the protected quarter: more bytes than plain on the same VM
+        assertTrue(rows.get(1).path("bytes").asLong() > rows.get(0).path("bytes").asLong(), rows.toString());
+        assertTrue(printed.contains("loopback TLS 1.3 ceiling before the migrations"), printed);
+        assertTrue(printed.lines().anyMatch(l -> l.matches("secure +16 +0 .*")), printed);
+
+        // every agent and hypervisor the benchmark's lab started has stopped
+        for (ProcessHandle h : ProcessHandle.current().descendants().toList()) {
+            String cmd = h.info().commandLine().orElse("");
+            if (cmd.contains(SimBackend.HYPERVISOR_MAIN) || cmd.contains(Main.class.getName())) {
+                try {
+                    h.onExit().get(60, TimeUnit.SECONDS);
+                } catch (TimeoutException e) {
+                    fail("the benchmark's lab left running: " + cmd);
+                }
+            }
+        }
+    }
+}
