@@ -179,7 +179,7 @@ public final class EngineBench {
                 cpuMillis(cluster.pid("bench-dst"))};
     }
 
-    private static long cpuMillis(long pid) {
+    static long cpuMillis(long pid) {
         try {
             String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
             String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
