@@ -43,6 +43,7 @@ import org.eclipse.swt.widgets.FileDialog;
 import org.eclipse.swt.widgets.Label;
 import org.eclipse.swt.widgets.Text;
 import org.sealift.console.core.attest.AttestationEntry;
+import org.sealift.console.core.attest.AttestationFetchService;
 import org.sealift.console.core.attest.AttestationFilter;
 import org.sealift.console.core.attest.AttestationReviewService;
 import org.sealift.console.core.attest.ImportResult;
@@ -66,6 +67,11 @@ public class AttestationsPart {
 
     @Inject
     AttestationReviewService review;
+
+    /** The agent client's log reader; absent in a console without it (records then come from files only). */
+    @Inject
+    @Optional
+    AttestationFetchService fetcher;
 
     private final Map<String, Verdict> verdicts = new ConcurrentHashMap<>();
     private TableViewer table;
@@ -106,13 +112,17 @@ public class AttestationsPart {
         migration = filterText(filters, "Migration:", 80, null);
 
         Composite buttons = new Composite(parent, SWT.NONE);
-        buttons.setLayout(new GridLayout(6, false));
+        buttons.setLayout(new GridLayout(7, false));
         button(buttons, "Open records or logs\u2026", e -> open());
         Button verify = button(buttons, "Verify", e -> verify(selection()));
         UiIds.tag(verify, UiIds.ATTEST_VERIFY);
         button(buttons, "Verify all shown", e -> verify(shownEntries()));
         button(buttons, "Export JSON\u2026", e -> export(false));
         button(buttons, "Export HTML report\u2026", e -> export(true));
+        Button fetch = button(buttons, "Fetch from agents", e -> fetchFromAgents());
+        fetch.setEnabled(fetcher != null);
+        fetch.setToolTipText(fetcher != null ? "Read the attestation logs of every connected agent"
+                : "The console's agent client is not installed: open record files instead");
         message = UiIds.tag(new Label(parent, SWT.WRAP), UiIds.ATTEST_MESSAGE);
         GridDataFactory.fillDefaults().grab(true, false).applyTo(message);
 
@@ -307,6 +317,31 @@ public class AttestationsPart {
             sb.append("\nnotes:\n  ").append(String.join("\n  ", v.notes())).append('\n');
         }
         detail.setText(sb.toString());
+    }
+
+    /** Reads every agent's attestation log in a job; the table follows through the review service's listener. */
+    private void fetchFromAgents() {
+        AttestationFetchService f = fetcher;
+        if (f == null) {
+            return;
+        }
+        message.setText("Reading the agents' attestation logs\u2026");
+        Job job = new Job("Reading the agents' attestation logs") {
+            @Override
+            protected IStatus run(IProgressMonitor monitor) {
+                ImportResult r = f.fetchAll(monitor);
+                table.getControl().getDisplay().asyncExec(() -> {
+                    if (!table.getControl().isDisposed()) {
+                        refilter();
+                        message.setText(r.added() + " new record" + (r.added() == 1 ? "" : "s") + " from the agents"
+                                + (r.problems().isEmpty() ? "." : "; " + String.join("; ", r.problems())));
+                    }
+                });
+                return Status.OK_STATUS;
+            }
+        };
+        job.setUser(true);
+        job.schedule();
     }
 
     private void open() {

@@ -28,6 +28,7 @@ import org.eclipse.swt.widgets.Group;
 import org.eclipse.swt.widgets.Label;
 import org.eclipse.swt.widgets.Text;
 import org.sealift.console.core.inventory.AgentRef;
+import org.sealift.console.core.migration.InDoubtService;
 import org.sealift.console.core.settings.ConsoleSettings;
 import org.sealift.console.core.settings.SettingsService;
 import org.sealift.console.ui.util.UiIds;
@@ -43,6 +44,11 @@ public class PreferencesPart {
 
     @Inject
     SettingsService settings;
+
+    /** The agent client's in-doubt resolution; absent in a console without it. */
+    @Inject
+    @org.eclipse.e4.core.di.annotations.Optional
+    InDoubtService inDoubt;
 
     private final List<AgentRef> agents = new ArrayList<>();
     private TableViewer agentTable;
@@ -122,6 +128,8 @@ public class PreferencesPart {
         downtime = field(def, "Downtime target (ms):");
         bandwidth = field(def, "Bandwidth limit (MiB/s, 0 = none):");
 
+        new InDoubtSection(group(c, "In-doubt migrations (resolution by token files)", 1), inDoubt);
+
         Composite bar = new Composite(c, SWT.NONE);
         bar.setLayout(new GridLayout(3, false));
         GridDataFactory.fillDefaults().grab(true, false).applyTo(bar);
@@ -135,7 +143,8 @@ public class PreferencesPart {
         if (settings.loadProblem() != null) {
             say(settings.loadProblem().getMessage());
         } else {
-            say("Settings file: " + settings.file());
+            say("Settings file: " + settings.file() + settings.lab().map(l -> ". No agents are configured, so the"
+                    + " console uses the lab's agents and credentials from " + l.dir()).orElse(""));
         }
         scroll.setContent(c);
         scroll.setExpandHorizontal(true);
