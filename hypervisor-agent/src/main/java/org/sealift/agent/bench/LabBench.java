@@ -67,10 +67,11 @@ public final class LabBench {
 
     /** What the command line asked for. */
     record Settings(List<Integer> sizes, List<Integer> workingSets, int runs, int fillPercent, Path json,
-            int ceilingMiB, boolean useRunningLab, boolean warmUp) {
+            int ceilingMiB, boolean useRunningLab, boolean warmUp, long protectedMiBPerLab) {
 
         static Settings defaults() {
-            return new Settings(List.of(256, 1024, 4096), List.of(0, 16, 64), 3, 50, null, 512, false, true);
+            return new Settings(List.of(256, 1024, 4096), List.of(0, 16, 64), 3, 50, null, 512, false, true,
+                    PROTECTED_MIB_PER_LAB);
         }
     }
 
@@ -88,7 +89,7 @@ public final class LabBench {
      * downtime, rounds, bytes on the stream), or a request the agents refused (outcome {@code REFUSED}).
      */
     record RunResult(int memMiB, int wwsMiB, MigrationMode mode, int run, String outcome, String reason,
-            double totalMs, double downtimeMs, int rounds, long bytes) {
+            double totalMs, double downtimeMs, int rounds, long bytes, Cpu cpu) {
 
         boolean committed() {
             return OUTCOME_COMMITTED.equals(outcome);
@@ -103,8 +104,36 @@ public final class LabBench {
         }
     }
 
-    /** The loopback TLS ceiling: MB/s (10^6 bytes) with large writes, and as the engine's transport writes. */
-    record Ceiling(double rawMBps, double transportMBps, int mib, int repetitions) {
+    /**
+     * CPU milliseconds the four processes of a migration used while it ran (-1 where unknown): on a shared machine
+     * wall time depends on the neighbours, CPU time shows where the work goes.
+     */
+    record Cpu(long sourceAgent, long destinationAgent, long sourceHypervisor, long destinationHypervisor) {
+
+        static final Cpu UNKNOWN = new Cpu(-1, -1, -1, -1);
+
+        static Cpu between(long[] before, long[] after) {
+            long[] d = new long[4];
+            for (int i = 0; i < 4; i++) {
+                d[i] = before[i] < 0 || after[i] < 0 ? -1 : after[i] - before[i];
+            }
+            return new Cpu(d[0], d[1], d[2], d[3]);
+        }
+
+        boolean known() {
+            return sourceAgent >= 0 && destinationAgent >= 0 && sourceHypervisor >= 0 && destinationHypervisor >= 0;
+        }
+
+        double[] sample() {
+            return new double[] {sourceAgent, destinationAgent, sourceHypervisor, destinationHypervisor};
+        }
+    }
+
+    /**
+     * The loopback TLS ceiling: MB/s (10^6 bytes) of wall time with large writes, and as the engine's transport
+     * writes; and MB per CPU-second of both ends together with large writes (what the neighbours cannot skew).
+     */
+    record Ceiling(double rawMBps, double transportMBps, double rawMBperCpuSecond, int mib, int repetitions) {
 
         /** Milliseconds {@code bytes} need at the raw ceiling. */
         double millisFor(long bytes) {
@@ -112,13 +141,31 @@ public final class LabBench {
         }
     }
 
+    /**
+     * The simulated hypervisors keep what each migration sealed or received on their heaps after it ended (their
+     * default heap is 4 GiB; the engine benchmark met this as a source hypervisor dying after several 1 GiB runs), so
+     * a lab of this benchmark carries at most this much protected memory before it is replaced by a fresh one.
+     */
+    static final long PROTECTED_MIB_PER_LAB = 2048;
+
     private final Settings settings;
+    private final Path root;
     private final PrintStream out;
     private final PrintStream err;
     private int vmSerial;
+    private int labs;
+    /** The lab this benchmark started (null when it uses a running one); the shutdown hook closes it. */
+    private volatile Lab lab;
+    private LabInfo info;
+    private Agent src;
+    private Agent dst;
+    private long protectedMiB;
+    /** Source agent, destination agent, source hypervisor, destination hypervisor. */
+    private long[] pids = {-1, -1, -1, -1};
 
-    private LabBench(Settings settings, PrintStream out, PrintStream err) {
+    private LabBench(Settings settings, Path root, PrintStream out, PrintStream err) {
         this.settings = settings;
+        this.root = root;
         this.out = out;
         this.err = err;
     }
@@ -144,49 +191,24 @@ public final class LabBench {
             return 0;
         }
         Path root = Files.createTempDirectory("sealift-lab-bench");
-        Lab lab = null;
-        Thread stopLab = null;
+        LabBench bench = new LabBench(s, root, out, err);
+        // the hypervisors run in their own sessions (setsid): Ctrl-C reaches only this JVM, which must stop them
+        Thread stopLab = new Thread(bench::closeLab, "lab-bench-stop");
+        Runtime.getRuntime().addShutdownHook(stopLab);
         try {
-            LabInfo info;
             if (s.useRunningLab()) {
-                Path dir = LabInfo.defaultDir();
-                Optional<LabInfo> running = LabInfo.read(dir);
-                if (running.isEmpty()) {
-                    err.println("sealift bench: --lab: no lab runs in " + dir + "; start one with './sealift lab"
-                            + " --no-console' or leave out --lab to let the benchmark start its own");
+                if (!bench.attach(LabInfo.defaultDir())) {
                     return 1;
                 }
-                info = running.get();
-                try {
-                    Agent.of(info, SOURCE, operator(info)).api().get("/v1/host");
-                } catch (AgentClient.ApiError | AgentClient.Unreachable e) {
-                    err.println("sealift bench: --lab: the lab in " + dir + " does not answer (" + e.getMessage()
-                            + "); start it again with './sealift lab --no-console'");
-                    return 1;
-                }
-                err.println("sealift bench: using the running lab in " + dir + " (its demo VMs keep running and"
-                        + " share the CPU with the benchmark)");
             } else {
-                try {
-                    // production agent settings (no lab shortcuts): the deadlines are the ones a real cluster has
-                    lab = Lab.start(root.resolve("lab"), new Lab.Options(false, false, Map.of()), err);
-                } catch (Lab.LabException e) {
-                    err.println("sealift bench: " + e.getMessage());
-                    return 1;
-                }
-                Lab started = lab;
-                // the hypervisors run in their own sessions (setsid): Ctrl-C reaches only this JVM
-                stopLab = new Thread(started::close, "lab-bench-stop");
-                Runtime.getRuntime().addShutdownHook(stopLab);
-                info = lab.info();
+                bench.startLab();
             }
-            Path labDir = Path.of(info.dir());
             // measured before and after the migrations: on a shared machine the neighbours' load changes, and the
             // better of the two is the closer estimate of what this machine's loopback TLS can carry
-            Ceiling before = measureCeiling(labDir, s.ceilingMiB(), 3);
+            Ceiling before = measureCeiling(Path.of(bench.info.dir()), s.ceilingMiB(), 3);
             printCeiling("before the migrations", before, out);
-            List<RunResult> results = new LabBench(s, out, err).measure(info);
-            Ceiling after = measureCeiling(labDir, s.ceilingMiB(), 3);
+            List<RunResult> results = bench.measure();
+            Ceiling after = measureCeiling(Path.of(bench.info.dir()), s.ceilingMiB(), 3);
             printCeiling("after the migrations", after, out);
             Ceiling ceiling = before.rawMBps() >= after.rawMBps() ? before : after;
             List<EngineBench.Row> rows = rows(results);
@@ -200,16 +222,74 @@ public final class LabBench {
                 out.println("JSON written to " + s.json());
             }
             return 0;
+        } catch (Lab.LabException e) {
+            // the first lab, or a fresh one between runs, could not start: the message says why
+            err.println("sealift bench: " + e.getMessage());
+            return 1;
         } finally {
-            if (lab != null) {
-                lab.close();
-                try {
-                    Runtime.getRuntime().removeShutdownHook(stopLab);
-                } catch (IllegalStateException e) {
-                    // already shutting down: the hook found the lab closed
-                }
+            bench.closeLab();
+            try {
+                Runtime.getRuntime().removeShutdownHook(stopLab);
+            } catch (IllegalStateException e) {
+                // already shutting down: the hook closes the lab (again, harmlessly)
             }
             SimCluster.deleteTree(root);
+        }
+    }
+
+    /** A fresh lab of this benchmark: hosts h1-h3 without demo VMs or rogue host, production agent settings. */
+    private void startLab() throws Exception {
+        closeLab();
+        // production agent settings (no lab shortcuts): the deadlines are the ones a real cluster has
+        lab = Lab.start(root.resolve("lab-" + (++labs)), new Lab.Options(false, false, Map.of()), err);
+        connect(lab.info());
+    }
+
+    /** Uses hosts h1 and h2 of the lab running in {@code dir}; false (with the reason printed) if there is none. */
+    private boolean attach(Path dir) throws Exception {
+        Optional<LabInfo> running = LabInfo.read(dir);
+        if (running.isEmpty()) {
+            err.println("sealift bench: --lab: no lab runs in " + dir + "; start one with './sealift lab"
+                    + " --no-console' or leave out --lab to let the benchmark start its own");
+            return false;
+        }
+        connect(running.get());
+        try {
+            src.api().get("/v1/host");
+        } catch (AgentClient.ApiError | AgentClient.Unreachable e) {
+            err.println("sealift bench: --lab: the lab in " + dir + " does not answer (" + e.getMessage()
+                    + "); start it again with './sealift lab --no-console'");
+            return false;
+        }
+        err.println("sealift bench: using the running lab in " + dir + " (its demo VMs keep running and share the"
+                + " CPU with the benchmark; it is not replaced when its hypervisors' heaps fill)");
+        return true;
+    }
+
+    private void connect(LabInfo lab) throws Exception {
+        TlsCredentials op = operator(lab);
+        info = lab;
+        src = Agent.of(lab, SOURCE, op);
+        dst = Agent.of(lab, DESTINATION, op);
+        LabInfo.Agent s = lab.agent(SOURCE).orElseThrow();
+        LabInfo.Agent d = lab.agent(DESTINATION).orElseThrow();
+        pids = new long[] {s.pid(), d.pid(), s.hypervisorPid(), d.hypervisorPid()};
+        protectedMiB = 0;
+        if (settings.warmUp()) {
+            // the agents' JITs are cold in a fresh lab: the first migrations would pay for it
+            int mem = Math.min(256, settings.sizes().stream().mapToInt(Integer::intValue).min().orElse(64));
+            for (MigrationMode mode : List.of(MigrationMode.PLAIN, MigrationMode.SECURE)) {
+                RunResult w = once(mem, 0, mode, 0);
+                out.printf(Locale.ROOT, "  warm-up %-6s %5d MiB: %s%n", mode, mem, describe(w));
+            }
+        }
+    }
+
+    private void closeLab() {
+        Lab l = lab;
+        lab = null;
+        if (l != null) {
+            l.close();
         }
     }
 
@@ -224,6 +304,7 @@ public final class LabBench {
         int ceiling = d.ceilingMiB();
         boolean lab = false;
         boolean warmUp = true;
+        long perLab = d.protectedMiBPerLab();
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             switch (a) {
@@ -235,6 +316,7 @@ public final class LabBench {
                 case "--ceiling-mib" -> ceiling = ints(a, value(args, ++i, a), 1).get(0);
                 case "--lab" -> lab = true;
                 case "--no-warmup" -> warmUp = false;
+                case "--protected-mib-per-lab" -> perLab = ints(a, value(args, ++i, a), 1).get(0);
                 case "--help", "-h" -> {
                     return null;
                 }
@@ -244,7 +326,7 @@ public final class LabBench {
         if (fill > 100) {
             throw new UsageException("--fill is a percentage (0..100), not " + fill);
         }
-        return new Settings(sizes, wws, runs, fill, json, ceiling, lab, warmUp);
+        return new Settings(sizes, wws, runs, fill, json, ceiling, lab, warmUp, perLab);
     }
 
     private static String value(String[] args, int i, String option) throws UsageException {
@@ -276,6 +358,7 @@ public final class LabBench {
     static void usage(PrintStream out) {
         out.println("usage: sealift bench [--json FILE] [--sizes 256,1024,4096] [--wws 0,16,64] [--runs 3]"
                 + " [--fill 50] [--ceiling-mib 512] [--lab] [--no-warmup]");
+        out.println("                    [--protected-mib-per-lab " + PROTECTED_MIB_PER_LAB + "]");
         out.println("  starts two lab hosts (simulated hypervisor + agent each, lab CA, loopback), migrates VMs"
                 + " between them");
         out.println("  through the management API and the agents' TLS 1.3 channel, secure and plain, and prints"
@@ -286,23 +369,15 @@ public final class LabBench {
         out.println("  --lab          use hosts h1 and h2 of the running lab instead of starting one");
         out.println("  --fill         share of guest pages with non-zero contents (the rest travel as zero markers)");
         out.println("  --ceiling-mib  how much each ceiling measurement sends");
-        out.println("  --no-warmup    skip the unrecorded warm-up migrations");
+        out.println("  --no-warmup    skip the unrecorded warm-up migrations (after each lab start)");
+        out.println("  --protected-mib-per-lab  protected memory a lab's hypervisors carry before the benchmark"
+                + " replaces");
+        out.println("                 the lab (they keep what each migration sealed or received on their heaps)");
     }
 
     // ---- the matrix ---------------------------------------------------------------------------------------------
 
-    private List<RunResult> measure(LabInfo info) throws Exception {
-        TlsCredentials op = operator(info);
-        Agent src = Agent.of(info, SOURCE, op);
-        Agent dst = Agent.of(info, DESTINATION, op);
-        if (settings.warmUp()) {
-            // the agents' JITs are cold in a fresh lab: the first migrations would pay for it
-            int mem = Math.min(256, settings.sizes().stream().mapToInt(Integer::intValue).min().orElse(64));
-            for (MigrationMode mode : List.of(MigrationMode.PLAIN, MigrationMode.SECURE)) {
-                RunResult w = once(src, dst, mem, 0, mode, 0);
-                out.printf(Locale.ROOT, "  warm-up %-6s %5d MiB: %s%n", mode, mem, describe(w));
-            }
-        }
+    private List<RunResult> measure() throws Exception {
         List<RunResult> results = new ArrayList<>();
         for (int mem : settings.sizes()) {
             for (int wws : settings.workingSets()) {
@@ -312,7 +387,13 @@ public final class LabBench {
                 // plain and secure alternate, so that a busy neighbour on a shared machine weighs on both alike
                 for (int r = 1; r <= settings.runs(); r++) {
                     for (MigrationMode mode : List.of(MigrationMode.PLAIN, MigrationMode.SECURE)) {
-                        RunResult res = once(src, dst, mem, wws, mode, r);
+                        if (mode == MigrationMode.SECURE && lab != null && protectedMiB > 0
+                                && protectedMiB + mem / 4 > settings.protectedMiBPerLab()) {
+                            err.println("sealift bench: " + protectedMiB + " MiB of protected memory went through"
+                                    + " this lab's hypervisors; starting a fresh lab for the next runs");
+                            startLab();
+                        }
+                        RunResult res = once(mem, wws, mode, r);
                         results.add(res);
                         out.printf(Locale.ROOT, "  %-6s %5d MiB wws %3d MiB run %d: %s%n", mode, mem, wws, r,
                                 describe(res));
@@ -331,16 +412,26 @@ public final class LabBench {
     static String describe(RunResult r) {
         String totals = String.format(Locale.ROOT, "%8.1f ms total, %7.2f ms downtime, %d rounds, %d bytes",
                 r.totalMs(), r.downtimeMs(), r.rounds(), r.bytes());
+        Cpu c = r.cpu();
+        if (c.known()) {
+            totals += String.format(Locale.ROOT, "; CPU ms: agents %d + %d, hypervisors %d + %d", c.sourceAgent(),
+                    c.destinationAgent(), c.sourceHypervisor(), c.destinationHypervisor());
+        }
         return r.committed() ? totals : r.outcome() + ": " + r.reason() + " (" + totals + ")";
     }
 
     /** Creates the VM on the source, migrates it through the source agent's API, then removes it from both hosts. */
-    private RunResult once(Agent src, Agent dst, int mem, int wws, MigrationMode mode, int run) {
+    private RunResult once(int mem, int wws, MigrationMode mode, int run) {
+        if (mode == MigrationMode.SECURE) {
+            protectedMiB += mem / 4;
+        }
         String name = "bench-" + ProcessHandle.current().pid() + "-" + (++vmSerial);
         DomainConfig c = EngineBench.vm(mem, wws, mode, name, settings.fillPercent());
         try {
             src.api().post("/v1/vms", VmSpec.of(c));
+            long[] cpu0 = cpu();
             JsonNode outcome = migrate(src.api(), name, mode);
+            Cpu cpu = Cpu.between(cpu0, cpu());
             JsonNode t = outcome.path("totals");
             String o = outcome.path("outcome").asText("");
             if (o.isEmpty()) {
@@ -348,13 +439,21 @@ public final class LabBench {
             }
             return new RunResult(mem, wws, mode, run, o, outcome.path("reason").asText(""),
                     t.path("totalMs").asDouble(), t.path("downtimeMs").asDouble(), t.path("rounds").asInt(),
-                    t.path("bytes").asLong());
+                    t.path("bytes").asLong(), cpu);
         } catch (AgentClient.ApiError | AgentClient.Unreachable | IOException e) {
-            return new RunResult(mem, wws, mode, run, "REFUSED", e.getMessage(), 0, 0, 0, 0);
+            return new RunResult(mem, wws, mode, run, "REFUSED", e.getMessage(), 0, 0, 0, 0, Cpu.UNKNOWN);
         } finally {
             remove(dst, name);
             remove(src, name);
         }
+    }
+
+    private long[] cpu() {
+        long[] ms = new long[pids.length];
+        for (int i = 0; i < pids.length; i++) {
+            ms[i] = pids[i] > 0 ? EngineBench.cpuMillis(pids[i]) : -1;
+        }
+        return ms;
     }
 
     /** Starts the migration and waits for its outcome on the source agent's event stream. */
@@ -462,8 +561,9 @@ public final class LabBench {
 
     private static void printCeiling(String when, Ceiling c, PrintStream out) {
         out.printf(Locale.ROOT, "loopback TLS 1.3 ceiling %s (the agents' channel setup, median of %d x %d MiB):"
-                + " %.0f MB/s with 1 MiB writes, %.0f MB/s as the engine's transport writes%n", when,
-                c.repetitions(), c.mib(), c.rawMBps(), c.transportMBps());
+                + " %.0f MB/s with 1 MiB writes, %.0f MB/s as the engine's transport writes; %.0f MB per CPU-second"
+                + " of both ends%n", when, c.repetitions(), c.mib(), c.rawMBps(), c.transportMBps(),
+                c.rawMBperCpuSecond());
     }
 
     static void printNotCommitted(List<RunResult> results, PrintStream out) {
@@ -545,6 +645,13 @@ public final class LabBench {
                 row.put("reason", failed.get(0).reason());
             } else {
                 row.put("outcome", OUTCOME_COMMITTED);
+                List<double[]> cpu = results.stream().filter(x -> x.sameConfiguration(r) && x.committed()
+                        && x.cpu().known()).map(x -> x.cpu().sample()).toList();
+                if (!cpu.isEmpty()) {
+                    putCpu(row.putObject("cpuMs"), new Cpu((long) EngineBench.median(cpu, 0),
+                            (long) EngineBench.median(cpu, 1), (long) EngineBench.median(cpu, 2),
+                            (long) EngineBench.median(cpu, 3)));
+                }
             }
             ArrayNode nc = row.putArray("notCommitted");
             for (RunResult f : failed) {
@@ -556,12 +663,23 @@ public final class LabBench {
                 o.put("downtimeMs", f.downtimeMs());
                 o.put("rounds", f.rounds());
                 o.put("bytes", f.bytes());
+                if (f.cpu().known()) {
+                    putCpu(o.putObject("cpuMs"), f.cpu());
+                }
             }
             row.put("transport", "lab agents, TLS 1.3 agent channel on loopback");
             row.put("tlsCeilingMBps", Math.round(ceiling.rawMBps() * 10) / 10.0);
+            row.put("tlsCeilingMBperCpuSecond", Math.round(ceiling.rawMBperCpuSecond() * 10) / 10.0);
             all.add(row);
         }
         return Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(all) + "\n";
+    }
+
+    private static void putCpu(ObjectNode o, Cpu c) {
+        o.put("sourceAgent", c.sourceAgent());
+        o.put("destinationAgent", c.destinationAgent());
+        o.put("sourceHypervisor", c.sourceHypervisor());
+        o.put("destinationHypervisor", c.destinationHypervisor());
     }
 
     // ---- the ceiling --------------------------------------------------------------------------------------------
@@ -583,12 +701,15 @@ public final class LabBench {
             byte[] block = new byte[1 << 20];
             new Random(1).nextBytes(block); // TLS 1.3 does not compress, but keep the bytes honest anyway
             ByteBuffer direct = ByteBuffer.allocateDirect(OutboundStream.BUFFER_SIZE);
+            // both ends run in this JVM: its CPU time is what sending and receiving cost together
+            long self = ProcessHandle.current().pid();
             List<double[]> raw = new ArrayList<>();
             List<double[]> transport = new ArrayList<>();
             for (int rep = 0; rep < reps; rep++) {
                 for (boolean viaTransport : new boolean[] {false, true}) {
                     try (ChannelConnection c = client.connect(server.address(), DESTINATION, "bench-ceiling")) {
                         long t0 = System.nanoTime();
+                        long cpu0 = EngineBench.cpuMillis(self);
                         if (viaTransport) {
                             Transport t = ChannelTransport.of(c.in(), c.out(), c.describe(), c);
                             for (long sent = 0; sent < total; ) {
@@ -608,14 +729,17 @@ public final class LabBench {
                         c.shutdownOutput();
                         long received = new DataInputStream(c.in()).readLong();
                         double seconds = (System.nanoTime() - t0) / 1e9;
+                        double cpuSeconds = (EngineBench.cpuMillis(self) - cpu0) / 1000.0;
                         if (received != total) {
                             throw new IOException("the ceiling receiver counted " + received + " bytes of " + total);
                         }
-                        (viaTransport ? transport : raw).add(new double[] {total / seconds / 1e6});
+                        (viaTransport ? transport : raw).add(new double[] {total / seconds / 1e6,
+                            cpuSeconds > 0 ? total / cpuSeconds / 1e6 : 0});
                     }
                 }
             }
-            return new Ceiling(EngineBench.median(raw, 0), EngineBench.median(transport, 0), mib, reps);
+            return new Ceiling(EngineBench.median(raw, 0), EngineBench.median(transport, 0),
+                    EngineBench.median(raw, 1), mib, reps);
         }
     }
 

@@ -37,7 +37,8 @@ class LabBenchTest {
     private static LabBench.RunResult run(int mem, int wws, MigrationMode mode, int run, String outcome,
             double totalMs, double downtimeMs, int rounds, long bytes) {
         return new LabBench.RunResult(mem, wws, mode, run, outcome, outcome.equals("COMMITTED") ? "completed"
-                : "DEADLINE: VM paused without RELEASE for 5000 ms", totalMs, downtimeMs, rounds, bytes);
+                : "DEADLINE: VM paused without RELEASE for 5000 ms", totalMs, downtimeMs, rounds, bytes,
+                new LabBench.Cpu(run * 10, run * 20, run * 30, run * 40));
     }
 
     @Test
@@ -50,7 +51,8 @@ class LabBenchTest {
         assertFalse(d.useRunningLab());
 
         LabBench.Settings s = LabBench.parse(new String[] {"--sizes", "256, 1024", "--wws", "0,16", "--runs", "1",
-            "--json", "out.json", "--fill", "30", "--ceiling-mib", "64", "--lab", "--no-warmup"});
+            "--json", "out.json", "--fill", "30", "--ceiling-mib", "64", "--lab", "--no-warmup",
+            "--protected-mib-per-lab", "100"});
         assertEquals(List.of(256, 1024), s.sizes());
         assertEquals(List.of(0, 16), s.workingSets());
         assertEquals(1, s.runs());
@@ -59,6 +61,8 @@ class LabBenchTest {
         assertEquals(64, s.ceilingMiB());
         assertTrue(s.useRunningLab());
         assertFalse(s.warmUp());
+        assertEquals(100, s.protectedMiBPerLab());
+        assertEquals(LabBench.PROTECTED_MIB_PER_LAB, d.protectedMiBPerLab());
         assertNull(LabBench.parse(new String[] {"--help"}));
     }
 
@@ -133,7 +137,7 @@ class LabBenchTest {
                 run(1024, 16, MigrationMode.SECURE, 1, "COMMITTED", 1100, 45, 4, 700_000_000L),
                 run(1024, 16, MigrationMode.SECURE, 2, "ABORTED_BY_DESTINATION", 700, 0, 2, 300_000_000L),
                 run(4096, 64, MigrationMode.SECURE, 1, "ABORTED_BY_SOURCE", 31_000, 5001, 8, 3_000_000_000L));
-        LabBench.Ceiling ceiling = new LabBench.Ceiling(1000, 800, 64, 3);
+        LabBench.Ceiling ceiling = new LabBench.Ceiling(1000, 800, 700, 64, 3);
         JsonNode json = Json.mapper().readTree(LabBench.toJson(LabBench.rows(results), results, ceiling));
 
         assertEquals(3, json.size(), json.toPrettyString());
@@ -148,15 +152,20 @@ class LabBenchTest {
         assertEquals("COMMITTED", plain.path("outcome").asText());
         assertEquals(0, plain.path("notCommitted").size());
         assertEquals(1000, plain.path("tlsCeilingMBps").asDouble());
+        assertEquals(700, plain.path("tlsCeilingMBperCpuSecond").asDouble());
 
         JsonNode secure = json.get(1);
         assertEquals("COMMITTED", secure.path("outcome").asText());
         assertEquals(1100, secure.path("totalMs").asDouble());
         assertEquals(1, secure.path("runs").size());
+        // CPU medians over the committed run only (run 1: 10, 20, 30, 40 ms)
+        assertEquals(30, secure.path("cpuMs").path("sourceHypervisor").asLong(), secure.toString());
+        assertEquals(40, secure.path("cpuMs").path("destinationHypervisor").asLong(), secure.toString());
         JsonNode aborted = secure.path("notCommitted").get(0);
         assertEquals(2, aborted.path("run").asInt());
         assertEquals("ABORTED_BY_DESTINATION", aborted.path("outcome").asText());
         assertTrue(aborted.path("reason").asText().startsWith("DEADLINE"), aborted.toString());
+        assertEquals(40, aborted.path("cpuMs").path("destinationAgent").asLong(), aborted.toString());
 
         JsonNode never = json.get(2);
         assertEquals(4096, never.path("memMiB").asInt());
@@ -168,21 +177,30 @@ class LabBenchTest {
 
     @Test
     void theCeilingSaysHowLongTheBytesTakeAtTheRawRate() {
-        LabBench.Ceiling c = new LabBench.Ceiling(500, 400, 64, 3);
+        LabBench.Ceiling c = new LabBench.Ceiling(500, 400, 300, 64, 3);
         assertEquals(2000.0, c.millisFor(1_000_000_000L), 1e-9);
     }
 
-    /** The benchmark end to end in its smallest configuration: a real lab, one migration each way, JSON out. */
+    /**
+     * The benchmark end to end in its smallest configuration: a real lab, warm-up, one migration each way, JSON out;
+     * a budget of 4 MiB of protected memory per lab makes the secure run (after the secure warm-up) start on a
+     * fresh lab, as long runs do when the hypervisors' heaps fill.
+     */
     @Test
     void aTinyLabBenchmarkMigratesSecureAndPlainThroughTheAgentsAndLeavesNoProcessBehind() throws Exception {
         Path json = tmp.resolve("bench.json");
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int rc = LabBench.run(new String[] {"--sizes", "16", "--wws", "0", "--runs", "1", "--ceiling-mib", "8",
-            "--no-warmup", "--json", json.toString()}, new PrintStream(out, true, StandardCharsets.UTF_8),
-                new PrintStream(err, true, StandardCharsets.UTF_8));
+            "--protected-mib-per-lab", "4", "--json", json.toString()},
+                new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
         String printed = out.toString(StandardCharsets.UTF_8);
-        assertEquals(0, rc, printed + err.toString(StandardCharsets.UTF_8));
+        String progress = err.toString(StandardCharsets.UTF_8);
+        assertEquals(0, rc, printed + progress);
+        assertTrue(progress.contains("4 MiB of protected memory went through this lab's hypervisors; starting a fresh"
+                + " lab"), progress);
+        // the warm-up ran in both labs
+        assertEquals(4, printed.lines().filter(l -> l.startsWith("  warm-up ")).count(), printed);
 
         JsonNode rows = Json.mapper().readTree(Files.readString(json));
         assertEquals(2, rows.size(), rows.toPrettyString());
@@ -193,6 +211,7 @@ class LabBenchTest {
             // half the pages are filled (the rest travel as zero markers): at least those 8 MiB crossed the channel
             assertTrue(r.path("bytes").asLong() >= 8L << 20, r.toString());
             assertTrue(r.path("totalMs").asDouble() > 0 && r.path("tlsCeilingMBps").asDouble() > 0, r.toString());
+            assertTrue(r.path("cpuMs").path("sourceAgent").isNumber(), "CPU of the lab's processes: " + r);
         }
         assertEquals(MigrationMode.PLAIN.toString(), rows.get(0).path("mode").asText());
         assertEquals(MigrationMode.SECURE.toString(), rows.get(1).path("mode").asText());
