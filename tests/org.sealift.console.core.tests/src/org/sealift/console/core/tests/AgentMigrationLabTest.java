@@ -14,6 +14,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
 
+import org.eclipse.core.runtime.IStatus;
 import org.eclipse.core.runtime.NullProgressMonitor;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -30,12 +31,14 @@ import org.sealift.console.core.attest.AttestationEntry;
 import org.sealift.console.core.attest.ImportResult;
 import org.sealift.console.core.attest.Verdict;
 import org.sealift.console.core.internal.AttestationReviewServiceImpl;
+import org.sealift.console.core.internal.MigrationMonitorServiceImpl;
 import org.sealift.console.core.internal.SettingsServiceImpl;
 import org.sealift.console.core.internal.TrustMaterialServiceImpl;
 import org.sealift.console.core.migration.CancelResult;
 import org.sealift.console.core.migration.CheckResult;
 import org.sealift.console.core.migration.InDoubtService;
 import org.sealift.console.core.migration.MigrationHandle;
+import org.sealift.console.core.migration.MigrationJob;
 import org.sealift.console.core.migration.MigrationRequest;
 import org.sealift.console.core.settings.LabConnection;
 import org.sealift.console.core.tests.fixtures.Await;
@@ -66,6 +69,8 @@ class AgentMigrationLabTest {
     private static AgentMigrationService migrations;
     private static AttestationReviewServiceImpl review;
     private static AgentAttestationFetcher fetcher;
+    /** The committed migration of db-01 from h1 to h2 (test 2), for the token tests. */
+    private static String committedId;
 
     @BeforeAll
     static void startLab() throws Exception {
@@ -178,6 +183,7 @@ class AgentMigrationLabTest {
                 MigrationOptions.defaults(MigrationMode.SECURE)), r);
         assertTrue(h.migrationId().matches("[0-9a-f]{32}"), h.migrationId());
         awaitFinished(r, "the migration of db-01");
+        committedId = h.migrationId();
 
         MigrationSummary s = r.summary();
         assertEquals(MigrationOutcome.COMMITTED, s.outcome(), "reason: " + s.reason() + ", events " + r.events);
@@ -309,5 +315,36 @@ class AgentMigrationLabTest {
         assertTrue(e.status() >= 400, e.status() + " " + e.code());
         assertThrows(org.sealift.console.core.inventory.AgentException.class, () -> inDoubt.exportToken("h1",
                 "../v1/host", InDoubtService.TokenKind.RELEASE));
+
+        // the RELEASE token of the committed db-01 migration, signed by h1's hypervisor, as an operator carries it
+        String token = inDoubt.exportToken("h1", committedId, InDoubtService.TokenKind.RELEASE);
+        assertTrue(token.startsWith("SEALIFT-TOKEN 1\n"), token);
+        assertTrue(token.contains("\nkind: RELEASE\n") && token.contains("\nmigration-id: " + committedId + "\n"),
+                token);
+        // handed to the wrong end, the hypervisor refuses it and the agent says why
+        AgentRefusedException wrongEnd = assertThrows(AgentRefusedException.class, () -> inDoubt.importToken("h1",
+                committedId, token));
+        assertEquals(409, wrongEnd.status(), wrongEnd.getMessage());
+        assertTrue(wrongEnd.getMessage().contains("a RELEASE token is imported at the destination"),
+                wrongEnd.getMessage());
+    }
+
+    @Test
+    @Order(7)
+    void theConsolesMigrationJobRunsOverTheAgentClientAndFeedsTheMonitor() throws Exception {
+        MigrationMonitorServiceImpl monitor = new MigrationMonitorServiceImpl();
+        MigrationJob job = new MigrationJob(request("db-01", "h2", "h3", MigrationOptions.defaults(
+                MigrationMode.SECURE)), migrations, monitor);
+        job.schedule();
+        job.join(MIGRATION_LIMIT_MILLIS, new NullProgressMonitor());
+        assertTrue(job.getResult() != null, "the job did not end: " + monitor.current());
+        assertEquals(IStatus.OK, job.getResult().getSeverity(), job.getResult().getMessage());
+        assertTrue(job.getResult().getMessage().startsWith("migrated db-01 from h2 to h3, downtime "),
+                job.getResult().getMessage());
+        org.sealift.console.core.monitor.MigrationRun run = monitor.current().run(job.migrationId()).orElseThrow();
+        assertTrue(run.isFinished());
+        assertEquals(MigrationOutcome.COMMITTED, run.outcome().orElseThrow());
+        assertFalse(run.rounds().isEmpty(), "the charts' rounds: " + run);
+        assertTrue(run.measuredDowntimeMs().orElseThrow() > 0, run.toString());
     }
 }

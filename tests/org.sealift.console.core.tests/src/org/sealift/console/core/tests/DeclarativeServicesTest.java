@@ -14,7 +14,13 @@ import org.osgi.framework.FrameworkUtil;
 import org.osgi.framework.ServiceRegistration;
 import org.osgi.util.tracker.ServiceTracker;
 import org.sealift.console.agent.AgentDirectory;
+import org.sealift.console.agent.AgentMigrationService;
+import org.sealift.console.agent.internal.AgentAttestationFetcher;
+import org.sealift.console.agent.internal.AgentInDoubtService;
 import org.sealift.console.agent.internal.AgentInventorySource;
+import org.sealift.console.core.attest.AttestationFetchService;
+import org.sealift.console.core.migration.InDoubtService;
+import org.sealift.console.core.migration.MigrationService;
 import org.sealift.console.core.attest.AttestationReviewService;
 import org.sealift.console.core.inventory.HostNode;
 import org.sealift.console.core.inventory.InventoryService;
@@ -74,5 +80,10 @@ class DeclarativeServicesTest {
     void theAgentClientsServicesAreRegistered() throws Exception {
         assertEquals(AgentInventorySource.class, service(InventorySource.class).getClass());
         service(AgentDirectory.class);
+        assertEquals(AgentMigrationService.class, service(MigrationService.class).getClass());
+        assertEquals(AgentAttestationFetcher.class, service(AttestationFetchService.class).getClass());
+        assertEquals(AgentInDoubtService.class, service(InDoubtService.class).getClass());
+        // no agents in this runtime's settings: the listing is empty and names no problem
+        assertEquals(new InDoubtService.Listing(List.of(), List.of()), service(InDoubtService.class).list());
     }
 }
