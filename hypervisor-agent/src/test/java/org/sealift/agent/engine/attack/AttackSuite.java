@@ -7,9 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.io.TempDir;
@@ -17,6 +19,7 @@ import org.sealift.agent.bench.SimCluster;
 import org.sealift.agent.engine.Deadlines;
 import org.sealift.agent.engine.EngineConfig;
 import org.sealift.agent.engine.MigrationResult;
+import org.sealift.agent.engine.Recovery;
 import org.sealift.agent.engine.SimRun;
 import org.sealift.agent.sim.SimBackend;
 import org.sealift.agent.spi.DomainConfig;
@@ -29,11 +32,15 @@ import org.sealift.agent.spi.MigrationId;
 import org.sealift.agent.spi.ProtectedProcessSpec;
 import org.sealift.agent.spi.WorkloadSpec;
 import org.sealift.model.MigrationMode;
+import org.sealift.model.MigrationOutcome;
 import org.sealift.model.MigrationOptions;
 import org.sealift.protocol.ProtocolException.Reason;
 import org.sealift.protocol.attest.AnomalyKind;
 import org.sealift.protocol.attest.AttestationRecord;
 import org.sealift.protocol.attest.Outcome;
+import org.sealift.protocol.handshake.Suite;
+import org.sealift.protocol.pki.Policy;
+import org.sealift.protocol.wire.RecordType;
 
 /**
  * Shared ground of the end-to-end attack suite: two simulated hosts (hypervisor processes with diagnostics, so a
@@ -49,6 +56,8 @@ abstract class AttackSuite {
     static SimBackend h1;
     static SimBackend h2;
     static int vms;
+    /** Hosts a test started outside the cluster (they count for {@link #runningCopies} too). */
+    static final List<HypervisorBackend> outsiders = new java.util.concurrent.CopyOnWriteArrayList<>();
 
     /** Short deadlines so that stall tests finish; long enough for a 16 MiB migration on a loaded machine. */
     static final EngineConfig SHORT = EngineConfig.DEFAULTS.withDeadlines(new Deadlines(Duration.ofSeconds(8),
@@ -60,6 +69,13 @@ abstract class AttackSuite {
      */
     static final EngineConfig SOURCE_GIVES_UP_FIRST = EngineConfig.DEFAULTS.withDeadlines(new Deadlines(
             Duration.ofSeconds(8), Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofSeconds(10)));
+
+    /**
+     * For tests in which a copy must wait for a hand-carried token, a restarted agent or an operator's fence: the
+     * destination keeps its verified copy for a minute after READY.
+     */
+    static final EngineConfig LONG_AFTER_READY = EngineConfig.DEFAULTS.withDeadlines(new Deadlines(
+            Duration.ofSeconds(8), Duration.ofSeconds(15), Duration.ofSeconds(15), Duration.ofSeconds(60)));
 
     @BeforeAll
     static void startHosts() throws Exception {
@@ -122,7 +138,9 @@ abstract class AttackSuite {
     /** Running copies of the VM on both hosts: a domain with its name in state RUNNING. */
     static int runningCopies(String name) throws HypervisorException {
         int n = 0;
-        for (HypervisorBackend h : cluster.running()) {
+        List<HypervisorBackend> hosts = new ArrayList<>(cluster.running());
+        hosts.addAll(outsiders);
+        for (HypervisorBackend h : hosts) {
             for (DomainInfo d : h.listDomains()) {
                 if (d.name().equals(name) && d.state() == DomainState.RUNNING) {
                     n++;
@@ -160,6 +178,35 @@ abstract class AttackSuite {
         assertEquals(1, runningCopies(m.config.name()), "exactly one running copy");
     }
 
+    /** The VM never stopped, runs at the source only, and the destination never created a running copy. */
+    static void assertRejectedAndStillRunning(SimRun m) throws Exception {
+        assertEquals(MigrationOutcome.REJECTED, m.source.summary().outcome(), m.everything().toString());
+        assertEquals(MigrationOutcome.REJECTED, m.destination.summary().outcome(), m.everything().toString());
+        assertEquals(DomainState.RUNNING, m.srcHost.domainInfo(m.srcDom).state());
+        assertEquals(1, runningCopies(m.config.name()));
+        assertTrue(m.source.summary().rounds().isEmpty(), "no page left the source");
+    }
+
+    /**
+     * Rejected in the handshake: {@link #assertRejectedAndStillRunning}, the end that caught it ({@code detector}: the
+     * source or the destination result) gives {@code reason} with {@code detail}, and the source's hypervisor signed a
+     * REJECTED record, with that reason when the source caught it. (A destination that refuses HELLO keeps no record
+     * of the migration: its hypervisor never accepted the migration id, so only the source's record exists.)
+     */
+    static AttestationRecord assertRejected(SimRun m, MigrationResult detector, Reason reason, String detail)
+            throws Exception {
+        assertRejectedAndStillRunning(m);
+        String all = m.everything().toString();
+        assertTrue(detector.summary().reason().startsWith(reason.name()), all);
+        assertTrue(detector.summary().reason().contains(detail), all);
+        AttestationRecord r = record(m.source);
+        assertEquals(Outcome.REJECTED, r.outcome(), all + " / " + r);
+        if (detector == m.source) {
+            assertEquals(reason.name(), r.reasonName(), all + " / " + r);
+        }
+        return r;
+    }
+
     /** Committed: the destination runs the VM, its verified copy is what the source sealed last. */
     static void assertCommittedIntact(SimRun m) throws Exception {
         String all = m.everything().toString();
@@ -184,6 +231,65 @@ abstract class AttackSuite {
     /** A new agent on the host (its own connection), as after a restart of the agent process. */
     static SimBackend newAgent(String host) throws HypervisorException {
         return SimBackend.attach(cluster.config(host).socket());
+    }
+
+    /** A hook that runs {@code crash} after the first {@code call} only. */
+    static BackendInterposer.Hook once(String call, Runnable crash) {
+        AtomicBoolean done = new AtomicBoolean();
+        return (c, result) -> {
+            if (c.equals(call) && done.compareAndSet(false, true)) {
+                crash.run();
+            }
+        };
+    }
+
+    static void crashHost(String host) {
+        try {
+            cluster.crash(host);
+        } catch (HypervisorException e) {
+            throw new IllegalStateException("could not crash " + host, e);
+        }
+    }
+
+    /** The restarted agent on {@code host} ends what its hypervisor still has open; returns what it did. */
+    static List<Recovery.Action> restartAgent(String host) throws Exception {
+        try (SimBackend agent = newAgent(host)) {
+            return Recovery.run(agent);
+        }
+    }
+
+    /**
+     * When the first {@code type} record going {@code direction} passes dom0, {@code crash} happens (the agent or the
+     * host at one end dies) and the record goes on: it was already on its way.
+     */
+    static StreamInterposer.Tamper onRecord(RecordType type, StreamInterposer.Direction direction, Runnable crash) {
+        AtomicBoolean done = new AtomicBoolean();
+        return (r, out) -> {
+            boolean first = r.is(type) && r.direction == direction && done.compareAndSet(false, true);
+            if (first) {
+                crash.run();
+            }
+            out.forward(r);
+        };
+    }
+
+    /**
+     * A policy shaped like the cluster's (its suite, any host may receive any VM, valid for a day) with serial
+     * {@code serial} admitting {@code measurements}; signed by the cluster CA when a host is to install it.
+     */
+    static Policy.Builder policy(long serial, byte[]... measurements) {
+        Policy.Builder p = Policy.builder("engine-policy", serial)
+                .validity(Instant.now().minusSeconds(3600), Instant.now().plus(Duration.ofDays(1)))
+                .allowSuite(Suite.SMP1_X25519_ED25519_AES256GCM_SHA256.name()).allowReceive("*", "*");
+        for (int i = 0; i < measurements.length; i++) {
+            p.allowMeasurement(measurements[i], "build " + i);
+        }
+        return p;
+    }
+
+    /** What an auditor trusts: the cluster's current serial, admitting the build that h1 and h2 run. */
+    static Policy trustedBuildPolicy() throws HypervisorException {
+        return policy(h1.identity().policySerial(), h1.identity().measurement()).build();
     }
 
     static long anomalies(AttestationRecord r, AnomalyKind k) {

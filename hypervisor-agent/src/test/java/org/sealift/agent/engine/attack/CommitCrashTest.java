@@ -11,6 +11,7 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.sealift.agent.engine.Recovery;
 import org.sealift.agent.engine.SimRun;
+import org.sealift.agent.engine.attack.StreamInterposer.Direction;
 import org.sealift.agent.sim.SimBackend;
 import org.sealift.agent.spi.DomainState;
 import org.sealift.agent.spi.HypervisorException;
@@ -21,10 +22,12 @@ import org.sealift.agent.spi.TokenKind;
 import org.sealift.model.MigrationOutcome;
 import org.sealift.protocol.ProtocolException;
 import org.sealift.protocol.attest.Outcome;
+import org.sealift.protocol.wire.RecordType;
 
 /**
  * Threat → test matrix, "crash of the agent, and of the whole host, at every commit step": after MANIFEST, after
- * READY, after RELEASE, after the destination resumed. An agent crash kills the engine mid-step (its later calls
+ * READY, after RELEASE, after the destination resumed, at the end that made the step and at the end it was sent to
+ * (the steps before the MANIFEST: {@link EarlyCrashTest}; a host lost for good: {@link FenceTest}). An agent crash kills the engine mid-step (its later calls
  * never reach the hypervisor, its connections drop); a host crash kills the hypervisor process (domains in RAM are
  * lost, sealed decisions stay). Each test ends with at most one running copy, and with the VM running wherever a
  * complete copy survived, through the automatic path or the documented token path.
@@ -238,6 +241,134 @@ class CommitCrashTest extends AttackSuite {
         assertNotNull(e.getMessage());
         // the source discarded its copy at DONE: the crash took the only copy, and none runs twice
         assertEquals(0, runningCopies(m.config.name()));
+        cleanup(m);
+    }
+
+    // ---- the other end of each step: the record is on its way when its receiver crashes --------------------------
+
+    @Test
+    void agentCrashAtDestinationAfterManifest() throws Exception {
+        SimRun m = secure(quietVm());
+        m.tamper = onRecord(RecordType.MANIFEST, Direction.SOURCE_TO_DESTINATION,
+                () -> m.dstInterposer.crash("after the MANIFEST arrived, before its hypervisor verified it"));
+        m.run();
+        assertNotNull(m.destinationCrash, m.everything().toString());
+        MigrationId id = m.migrationId;
+        // no READY came: the source, which never released, aborted and runs the copy it froze
+        assertEquals(Outcome.ABORTED_BY_SOURCE, record(m.source).outcome(), m.everything().toString());
+        assertEquals(DomainState.RUNNING, h1.domainInfo(m.srcDom).state());
+        assertArrayEquals(m.digestAtFreeze, h1.protectedMemoryDigest(m.srcDom));
+        assertEquals(MigrationState.PRECOPY, decision(h2, id).state(), "the MANIFEST never reached h2's hypervisor");
+        List<Recovery.Action> actions = restartAgent("h2");
+        assertEquals(MigrationState.ABORTED_BY_DESTINATION, decision(h2, id).state(), actions.toString());
+        assertThrows(HypervisorException.class, () -> h2.resume(m.dstDom));
+        assertEquals(1, runningCopies(m.config.name()));
+        cleanup(m);
+    }
+
+    @Test
+    void hostCrashOfDestinationAfterManifest() throws Exception {
+        SimRun m = secure(quietVm());
+        m.tamper = onRecord(RecordType.MANIFEST, Direction.SOURCE_TO_DESTINATION, () -> crashHost("h2"));
+        m.run();
+        MigrationId id = m.migrationId;
+        assertEquals(Outcome.ABORTED_BY_SOURCE, record(m.source).outcome(), m.everything().toString());
+        assertEquals(DomainState.RUNNING, h1.domainInfo(m.srcDom).state());
+        assertArrayEquals(m.digestAtFreeze, h1.protectedMemoryDigest(m.srcDom));
+        h2 = cluster.boot("h2");
+        assertEquals(MigrationState.PRECOPY, decision(h2, id).state(), "h2 never verified a copy");
+        h2.exportToken(id, TokenKind.ABORT); // its session died with the host: ended through the ABORT token
+        assertEquals(MigrationState.ABORTED_BY_DESTINATION, decision(h2, id).state());
+        assertEquals(Outcome.ABORTED_BY_DESTINATION, recordAt(h2, id).outcome());
+        assertEquals(1, runningCopies(m.config.name()));
+        cleanup(m);
+    }
+
+    @Test
+    void agentCrashAtSourceAfterReady() throws Exception {
+        SimRun m = secure(quietVm());
+        m.tamper = onRecord(RecordType.READY, Direction.DESTINATION_TO_SOURCE,
+                () -> m.srcInterposer.crash("after READY arrived, before its hypervisor released"));
+        m.run();
+        assertNotNull(m.sourceCrash, m.everything().toString());
+        MigrationId id = m.migrationId;
+        // the destination's verified copy had no RELEASE: it gave it up at its READY deadline
+        assertEquals(MigrationOutcome.ABORTED_BY_DESTINATION, m.destination.summary().outcome(),
+                m.everything().toString());
+        assertEquals(MigrationState.FROZEN, decision(h1, id).state(), "the source never released");
+        assertEquals(0, runningCopies(m.config.name()));
+        List<Recovery.Action> actions = restartAgent("h1");
+        assertTrue(actions.stream().anyMatch(a -> a.done().startsWith("aborted by the source and resumed")),
+                actions.toString());
+        assertEquals(Outcome.ABORTED_BY_SOURCE, recordAt(h1, id).outcome());
+        assertEquals(DomainState.RUNNING, h1.domainInfo(m.srcDom).state());
+        assertArrayEquals(m.digestAtFreeze, h1.protectedMemoryDigest(m.srcDom));
+        assertThrows(HypervisorException.class, () -> h2.resume(m.dstDom));
+        assertEquals(1, runningCopies(m.config.name()));
+        cleanup(m);
+    }
+
+    @Test
+    void agentCrashAtDestinationAfterRelease() throws Exception {
+        SimRun m = secure(quietVm());
+        m.engine = LONG_AFTER_READY; // the destination holds its verified copy long enough for the restarted agent
+        m.tamper = onRecord(RecordType.RELEASE, Direction.SOURCE_TO_DESTINATION,
+                () -> m.dstInterposer.crash("after RELEASE arrived, before its hypervisor saw it"));
+        m.run();
+        assertNotNull(m.destinationCrash, m.everything().toString());
+        MigrationId id = m.migrationId;
+        assertTrue(m.source.inDoubt(), "released without DONE: " + m.everything());
+        assertEquals(MigrationState.READY, decision(h2, id).state());
+        assertEquals(0, runningCopies(m.config.name()), "neither end runs it: RELEASE is in flight");
+        // the restarted agent gets the RELEASE the source re-serves, and carries DONE back
+        try (SimBackend agent = newAgent("h2")) {
+            agent.importToken(h1.exportToken(id, TokenKind.RELEASE));
+        }
+        assertEquals(DomainState.RUNNING, h2.domainInfo(m.dstDom).state());
+        assertArrayEquals(m.digestAtFreeze, h2.protectedMemoryDigest(m.dstDom));
+        h1.importToken(h2.exportToken(id, TokenKind.DONE));
+        assertEquals(Outcome.COMMITTED, recordAt(h1, id).outcome());
+        assertEquals(Outcome.COMMITTED, recordAt(h2, id).outcome());
+        assertThrows(HypervisorException.class, () -> h1.resume(m.srcDom));
+        assertEquals(1, runningCopies(m.config.name()));
+        cleanup(m);
+    }
+
+    @Test
+    void agentCrashAtSourceAfterResume() throws Exception {
+        SimRun m = secure(quietVm());
+        m.tamper = onRecord(RecordType.DONE, Direction.DESTINATION_TO_SOURCE,
+                () -> m.srcInterposer.crash("after DONE arrived, before its hypervisor saw it"));
+        m.run();
+        assertNotNull(m.sourceCrash, m.everything().toString());
+        MigrationId id = m.migrationId;
+        assertEquals(MigrationOutcome.COMMITTED, m.destination.summary().outcome(), m.everything().toString());
+        assertEquals(MigrationState.RELEASED, decision(h1, id).state(), "paused at the source, keys locked");
+        List<Recovery.Action> actions = restartAgent("h1");
+        assertTrue(actions.stream().anyMatch(a -> a.done().startsWith("released")), actions.toString());
+        assertThrows(HypervisorException.class, () -> h1.resume(m.srcDom), "no resume after RELEASE");
+        h1.importToken(h2.exportToken(id, TokenKind.DONE));
+        assertEquals(Outcome.COMMITTED, recordAt(h1, id).outcome());
+        assertEquals(Outcome.COMMITTED, record(m.destination).outcome());
+        assertArrayEquals(m.digestAtFreeze, h2.protectedMemoryDigest(m.dstDom));
+        assertEquals(1, runningCopies(m.config.name()));
+        cleanup(m);
+    }
+
+    @Test
+    void hostCrashOfSourceAfterResume() throws Exception {
+        SimRun m = secure(quietVm());
+        m.tamper = onRecord(RecordType.DONE, Direction.DESTINATION_TO_SOURCE, () -> crashHost("h1"));
+        m.run();
+        MigrationId id = m.migrationId;
+        assertEquals(MigrationOutcome.COMMITTED, m.destination.summary().outcome(), m.everything().toString());
+        assertEquals(Outcome.COMMITTED, record(m.destination).outcome());
+        assertArrayEquals(m.digestAtFreeze, h2.protectedMemoryDigest(m.dstDom));
+        h1 = cluster.boot("h1");
+        assertEquals(MigrationState.RELEASED, decision(h1, id).state(), "the sealed RELEASE survived the crash");
+        h1.importToken(h2.exportToken(id, TokenKind.DONE));
+        assertEquals(Outcome.COMMITTED, recordAt(h1, id).outcome());
+        assertEquals(1, runningCopies(m.config.name()));
         cleanup(m);
     }
 }

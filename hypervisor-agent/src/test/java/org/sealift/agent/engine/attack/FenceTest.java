@@ -6,12 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.time.Duration;
 import java.util.HexFormat;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-import org.sealift.agent.engine.Deadlines;
 import org.sealift.agent.engine.SimRun;
 import org.sealift.agent.spi.DomainState;
 import org.sealift.agent.spi.HypervisorException;
@@ -73,9 +71,7 @@ class FenceTest extends AttackSuite {
     @Test
     void hostCrashOfSourceAfterReadyThenFenceRunsTheDestinationCopy() throws Exception {
         SimRun m = secure(quietVm());
-        // the destination must still hold its copy when the operator acts: a READY deadline longer than the test
-        m.engine = SHORT.withDeadlines(new Deadlines(Duration.ofSeconds(8), Duration.ofSeconds(15),
-                Duration.ofSeconds(15), Duration.ofSeconds(60)));
+        m.engine = LONG_AFTER_READY; // the destination must still hold its copy when the operator acts
         AtomicReference<byte[]> sourceAk = new AtomicReference<>();
         AtomicReference<Exception> readyAtSource = new AtomicReference<>();
         m.dstHook = (call, result) -> {

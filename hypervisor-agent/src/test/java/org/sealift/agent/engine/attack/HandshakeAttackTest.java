@@ -1,16 +1,33 @@
 package org.sealift.agent.engine.attack;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.KeyPair;
+import java.security.KeyPairGenerator;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.sealift.agent.engine.SimRun;
 import org.sealift.agent.engine.attack.StreamInterposer.Direction;
-import org.sealift.agent.spi.DomainState;
-import org.sealift.model.MigrationOutcome;
+import org.sealift.agent.sim.SimBackend;
+import org.sealift.agent.spi.HypervisorException;
+import org.sealift.protocol.AttestationSigner;
+import org.sealift.protocol.ProtocolException;
 import org.sealift.protocol.ProtocolException.Reason;
+import org.sealift.protocol.pki.AkCsr;
+import org.sealift.protocol.pki.AkEnrollment;
+import org.sealift.protocol.pki.Certificates;
+import org.sealift.protocol.pki.ClusterCa;
+import org.sealift.protocol.pki.EndorsementKey;
+import org.sealift.protocol.pki.VendorRoot;
 import org.sealift.protocol.attest.AttestationRecord;
 import org.sealift.protocol.attest.Outcome;
 import org.sealift.protocol.wire.RecordType;
@@ -18,19 +35,11 @@ import org.sealift.protocol.wire.RecordType;
 /**
  * Threat → test matrix, the handshake rows played end to end between two simulated hosts (the pki and handshake
  * libraries test each check in isolation; here the real engines and hypervisors must end REJECTED, with the
- * reason, and the VM must keep running at the source): downgrade of the stream header or of the suite, an
- * unattested peer, a withheld policy update.
+ * reason, and the VM must keep running at the source): downgrade of the stream header, the version number or the
+ * suite, an unattested peer, a withheld policy update, and dom0 presenting an attestation-key certificate of its
+ * own making, an expired or foreign-CA one, or the agent's TLS certificate in place of a hypervisor's AK chain.
  */
 class HandshakeAttackTest extends AttackSuite {
-
-    /** The VM never stopped, runs at the source only, and the destination never created a running copy. */
-    static void assertRejectedAndStillRunning(SimRun m) throws Exception {
-        assertEquals(MigrationOutcome.REJECTED, m.source.summary().outcome(), m.everything().toString());
-        assertEquals(MigrationOutcome.REJECTED, m.destination.summary().outcome(), m.everything().toString());
-        assertEquals(DomainState.RUNNING, h1.domainInfo(m.srcDom).state());
-        assertEquals(1, runningCopies(m.config.name()));
-        assertTrue(m.source.summary().rounds().isEmpty(), "no page left the source");
-    }
 
     @Test
     void downgradeOfTheStreamHeader() throws Exception {
@@ -98,5 +107,163 @@ class HandshakeAttackTest extends AttackSuite {
         } finally {
             cluster.publishPolicy(); // both hosts current again
         }
+    }
+
+    // ---- attestation-key certificates dom0 can get hold of (rows 23, 26, 27) ------------------------------------
+
+    static final Duration DAY = Duration.ofDays(1);
+    /** Within the validity of a CA made a moment ago for a day. */
+    static final Duration HOURS = Duration.ofHours(12);
+
+    /** A fresh Ed25519 key pair in dom0's hands. */
+    static KeyPair dom0Key() throws Exception {
+        return KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+    }
+
+    static List<byte[]> chain(X509Certificate leaf, X509Certificate ca) {
+        return Certificates.encodeChain(List.of(leaf, ca));
+    }
+
+    /** The host's own endorsed AK enrollment request, which dom0 can ask for and read (it is public). */
+    static AkEnrollment enrollmentOf(SimBackend host) throws Exception {
+        return AkEnrollment.fromPem(new String(host.createEnrollmentRequest(), StandardCharsets.US_ASCII));
+    }
+
+    /**
+     * dom0 cannot get the cluster CA to certify a key of its own: without the hypervisor's endorsement the CA
+     * refuses. So it makes the whole chain itself: a vendor root and an "EK" of its own endorse its key, and a CA it
+     * created under the cluster CA's very name certifies it. Nothing of it verifies under the real cluster CA.
+     */
+    static List<byte[]> dom0MadeAkChain(String hostId) throws Exception {
+        Instant now = Instant.now();
+        AkCsr csr = AkCsr.create(AttestationSigner.of(dom0Key()), hostId, h1.identity().measurement());
+        ProtocolException refused = assertThrows(ProtocolException.class,
+                () -> cluster.ca().issueAkCertificate(new AkEnrollment(csr, List.of(), new byte[0]), now, DAY));
+        assertEquals(Reason.UNATTESTED, refused.reason(), refused.getMessage());
+        assertTrue(refused.getMessage().contains("is not endorsed"), refused.getMessage());
+
+        String clusterCaName = Certificates.subjectCn(cluster.ca().certificate());
+        ClusterCa own = ClusterCa.create(clusterCaName, now.minusSeconds(60), DAY);
+        VendorRoot vendor = VendorRoot.create("dom0 vendor", now.minusSeconds(60), DAY);
+        own.trustVendorRoot(vendor.certificate());
+        EndorsementKey ek = vendor.manufacture(hostId, now.minusSeconds(60), HOURS);
+        return chain(own.issueAkCertificate(ek.endorse(csr), now.minusSeconds(30), HOURS), own.certificate());
+    }
+
+    @Test
+    void akCertificateDom0MadeItselfIsRefusedInTheHandshake() throws Exception {
+        List<byte[]> forged = dom0MadeAkChain("h1");
+        HypervisorException install = assertThrows(HypervisorException.class,
+                () -> h1.installAttestationCertificate(forged), "the hypervisor keeps its own AK certificate");
+        assertNotNull(install.getMessage());
+        // dom0 sends its leaf alone: it names the cluster CA as issuer, but the cluster CA's key did not sign it
+        SimRun m = secure(quietVm());
+        m.tamper = AkChainSwap.replacing(RecordType.HELLO, forged.subList(0, 1));
+        m.run();
+        assertRejected(m, m.destination, Reason.CERTIFICATE, "does not verify with cluster CA");
+        cleanup(m);
+    }
+
+    @Test
+    void akCertificateDom0MadeItselfForTheDestinationIsRefusedBySource() throws Exception {
+        SimRun m = secure(quietVm());
+        m.tamper = AkChainSwap.replacing(RecordType.HELLO_REPLY, dom0MadeAkChain("h2"));
+        m.run();
+        assertRejected(m, m.source, Reason.CERTIFICATE, "foreign CA");
+        cleanup(m);
+    }
+
+    @Test
+    void expiredAkCertificateOfTheRealKeyIsRefused() throws Exception {
+        // a certificate the cluster CA really issued for h1's real AK, valid for a second when the host was new,
+        // which dom0 kept after it expired
+        Instant hostMade = Certificates.parse(h1.identity().endorsementChain().get(0)).getNotBefore().toInstant();
+        List<byte[]> expired = chain(cluster.ca().issueAkCertificate(enrollmentOf(h1), hostMade,
+                Duration.ofSeconds(1)), cluster.ca().certificate());
+        assertTrue(Instant.now().isAfter(hostMade.plusSeconds(1)), "expired by now");
+        assertThrows(HypervisorException.class, () -> h1.installAttestationCertificate(expired));
+        SimRun m = secure(quietVm());
+        m.tamper = AkChainSwap.replacing(RecordType.HELLO, expired);
+        m.run();
+        assertRejected(m, m.destination, Reason.CERTIFICATE, "needs a new AK certificate");
+        cleanup(m);
+    }
+
+    @Test
+    void akCertificateOfTheRealKeyFromAForeignCaIsRefused() throws Exception {
+        // another cluster's CA (same name as ours) that trusts the same hardware vendor certifies h2's real,
+        // properly endorsed AK: endorsement, key and measurement are right, only the CA is not this cluster's
+        X509Certificate vendorRoot = Certificates.parse(h2.identity().endorsementChain()
+                .get(h2.identity().endorsementChain().size() - 1));
+        ClusterCa foreign = ClusterCa.create(Certificates.subjectCn(cluster.ca().certificate()),
+                Instant.now().minusSeconds(60), DAY);
+        foreign.trustVendorRoot(vendorRoot);
+        List<byte[]> foreignChain = chain(foreign.issueAkCertificate(enrollmentOf(h2), Instant.now(), HOURS),
+                foreign.certificate());
+        assertThrows(HypervisorException.class, () -> h2.installAttestationCertificate(foreignChain));
+        SimRun m = secure(quietVm());
+        m.tamper = AkChainSwap.replacing(RecordType.HELLO_REPLY, foreignChain);
+        m.run();
+        assertRejected(m, m.source, Reason.CERTIFICATE, "foreign CA");
+        cleanup(m);
+    }
+
+    @Test
+    void agentTlsCertificateUsedAsAttestationKey() throws Exception {
+        // dom0 holds the agent's TLS key and its certificate from the real cluster CA (an Ed25519 key, like an AK)
+        X509Certificate tls = cluster.ca().issueAgentTlsCertificate("h1", dom0Key().getPublic(), Instant.now(), HOURS);
+        List<byte[]> tlsChain = chain(tls, cluster.ca().certificate());
+        assertThrows(HypervisorException.class, () -> h1.installAttestationCertificate(tlsChain));
+        SimRun m = secure(quietVm());
+        m.tamper = AkChainSwap.replacing(RecordType.HELLO, tlsChain);
+        m.run();
+        assertRejected(m, m.destination, Reason.CERTIFICATE, "TLS certificate");
+        cleanup(m);
+    }
+
+    // ---- the version number (row 28) ---------------------------------------------------------------------------
+
+    /** Runs a migration in which dom0 rewrites the version field (octet 0) of every {@code type} record to 0. */
+    static SimRun withVersionZeroIn(RecordType type) throws Exception {
+        SimRun m = secure(quietVm());
+        m.tamper = (r, out) -> {
+            if (r.is(type)) {
+                ByteBuffer.wrap(r.body).putInt(0, 0);
+            }
+            out.forward(r);
+        };
+        return m.run();
+    }
+
+    @Test
+    void downgradeOfTheVersionNumberInHello() throws Exception {
+        SimRun m = withVersionZeroIn(RecordType.HELLO);
+        assertRejected(m, m.destination, Reason.DOWNGRADE, "HELLO says protocol version 0");
+        cleanup(m);
+    }
+
+    @Test
+    void downgradeOfTheVersionNumberInTheReply() throws Exception {
+        SimRun m = withVersionZeroIn(RecordType.HELLO_REPLY);
+        assertRejected(m, m.source, Reason.DOWNGRADE, "HELLO_REPLY version 0");
+        cleanup(m);
+    }
+
+    /**
+     * The engine reads the stream header before any hypervisor sees it and refuses a version it does not speak as
+     * MALFORMED (naming the version), so this rewrite ends as MALFORMED rather than as the hypervisor's DOWNGRADE.
+     */
+    @Test
+    void rewrittenVersionNumberInTheStreamHeader() throws Exception {
+        SimRun m = secure(quietVm());
+        m.headerTamper = (d, h) -> {
+            if (d == Direction.DESTINATION_TO_SOURCE) {
+                ByteBuffer.wrap(h).putShort(8, (short) 0); // the version field of the destination's header
+            }
+            return h;
+        };
+        m.run();
+        assertRejected(m, m.source, Reason.MALFORMED, "peer speaks SMP version 0");
+        cleanup(m);
     }
 }
