@@ -223,6 +223,13 @@ abstract class AttackSuite {
         return AttestationRecord.fromCanonicalBytes(host.signAttestation(id, new byte[0]).fields());
     }
 
+    /** {@code r} has {@code outcome} and the protocol reason {@code reason} (null: none, as for COMMITTED). */
+    static AttestationRecord assertRecord(AttestationRecord r, Outcome outcome, Reason reason) {
+        assertEquals(outcome, r.outcome(), r.toString());
+        assertEquals(reason == null ? "" : reason.name(), r.reasonName(), r.toString());
+        return r;
+    }
+
     /** What {@code host}'s sealed state records for the migration. */
     static MigrationDecision decision(HypervisorBackend host, MigrationId id) throws HypervisorException {
         return host.decisions().stream().filter(d -> d.id().equals(id)).findFirst().orElseThrow();

@@ -18,6 +18,7 @@ import org.sealift.agent.spi.MigrationId;
 import org.sealift.agent.spi.MigrationState;
 import org.sealift.agent.spi.TokenKind;
 import org.sealift.model.MigrationOutcome;
+import org.sealift.protocol.ProtocolException.Reason;
 import org.sealift.protocol.attest.AttestationRecord;
 import org.sealift.protocol.attest.Outcome;
 import org.sealift.protocol.token.Token;
@@ -37,14 +38,11 @@ class EarlyCrashTest extends AttackSuite {
     static final String SEALING = "source.sealPages";
     static final String RECEIVING = "destination.acceptSealed";
 
-    /** The migration is over at {@code host} with {@code state}, and its hypervisor signs {@code outcome}. */
+    /** The migration is over at {@code host} with {@code state}, and its hypervisor signs {@code outcome}, {@code reason}. */
     static AttestationRecord assertEnded(SimBackend host, MigrationId id, MigrationState state, Outcome outcome,
-            Object context) throws Exception {
+            Reason reason, Object context) throws Exception {
         assertEquals(state, decision(host, id).state(), decision(host, id) + " after " + context);
-        AttestationRecord r = recordAt(host, id);
-        assertEquals(outcome, r.outcome(), r.toString());
-        assertNotEquals("", r.reasonName(), r.toString());
-        return r;
+        return assertRecord(recordAt(host, id), outcome, reason);
     }
 
     /** The source's copy runs, alone, with the protected memory it had (nothing was frozen yet: compare to now). */
@@ -83,7 +81,7 @@ class EarlyCrashTest extends AttackSuite {
         List<Recovery.Action> actions = restartAgent("h1");
         assertTrue(actions.stream().anyMatch(a -> a.before().id().equals(id)
                 && a.done().startsWith("aborted by the source")), actions.toString());
-        assertEnded(h1, id, MigrationState.ABORTED_BY_SOURCE, Outcome.REJECTED, actions);
+        assertEnded(h1, id, MigrationState.ABORTED_BY_SOURCE, Outcome.REJECTED, Reason.DEADLINE, actions);
         assertRunsAtTheSourceOnly(m, before);
         assertNothingRunsAtTheDestination(m);
         cleanup(m);
@@ -99,7 +97,7 @@ class EarlyCrashTest extends AttackSuite {
         m.run();
         assertNotNull(m.destinationCrash, m.everything().toString());
         assertEquals(MigrationOutcome.REJECTED, m.source.summary().outcome(), m.everything().toString());
-        assertEquals(Outcome.REJECTED, record(m.source).outcome());
+        assertRecord(record(m.source), Outcome.REJECTED, Reason.TRUNCATED);
         assertRunsAtTheSourceOnly(m, before);
         // the incoming domain waits for a HELLO that never comes; the restarted agent ends it
         restartAgent("h2");
@@ -136,7 +134,7 @@ class EarlyCrashTest extends AttackSuite {
         m.dstHook = once(DESTINATION_OPENED, () -> crashHost("h2"));
         m.run();
         assertEquals(MigrationOutcome.REJECTED, m.source.summary().outcome(), m.everything().toString());
-        assertEquals(Outcome.REJECTED, record(m.source).outcome());
+        assertRecord(record(m.source), Outcome.REJECTED, Reason.TRUNCATED);
         assertRunsAtTheSourceOnly(m, before);
         h2 = cluster.boot("h2");
         assertRunsAtTheSourceOnly(m, before);
@@ -162,7 +160,7 @@ class EarlyCrashTest extends AttackSuite {
         assertEquals(MigrationState.PRECOPY, decision(h1, id).state());
         assertRunsAtTheSourceOnly(m, before);
         List<Recovery.Action> actions = restartAgent("h1");
-        assertEnded(h1, id, MigrationState.ABORTED_BY_SOURCE, Outcome.ABORTED_BY_SOURCE, actions);
+        assertEnded(h1, id, MigrationState.ABORTED_BY_SOURCE, Outcome.ABORTED_BY_SOURCE, Reason.DEADLINE, actions);
         assertRunsAtTheSourceOnly(m, before);
         cleanup(m);
     }
@@ -178,7 +176,7 @@ class EarlyCrashTest extends AttackSuite {
         assertNotNull(m.destinationCrash, m.everything().toString());
         MigrationId id = m.migrationId;
         assertEquals(MigrationOutcome.ABORTED_BY_SOURCE, m.source.summary().outcome(), m.everything().toString());
-        assertEquals(Outcome.ABORTED_BY_SOURCE, record(m.source).outcome());
+        assertRecord(record(m.source), Outcome.ABORTED_BY_SOURCE, Reason.TRUNCATED);
         assertRunsAtTheSourceOnly(m, before);
         assertEquals(MigrationState.PRECOPY, decision(h2, id).state());
         List<Recovery.Action> actions = restartAgent("h2");
@@ -196,14 +194,15 @@ class EarlyCrashTest extends AttackSuite {
         MigrationId id = m.migrationId;
         assertEquals(MigrationOutcome.ABORTED_BY_DESTINATION, m.destination.summary().outcome(),
                 m.everything().toString());
-        assertEquals(Outcome.ABORTED_BY_DESTINATION, record(m.destination).outcome());
+        assertRecord(record(m.destination), Outcome.ABORTED_BY_DESTINATION, Reason.TRUNCATED);
         assertNothingRunsAtTheDestination(m);
         h1 = cluster.boot("h1");
         assertEquals(0, runningCopies(m.config.name()), "the VM died with its host; nothing runs it twice");
         assertEquals(MigrationState.PRECOPY, decision(h1, id).state());
         // the session died with the host: the migration is ended through its ABORT token, as documented
         byte[] abort = h1.exportToken(id, TokenKind.ABORT);
-        assertEnded(h1, id, MigrationState.ABORTED_BY_SOURCE, Outcome.ABORTED_BY_SOURCE, Token.decode(abort));
+        assertEnded(h1, id, MigrationState.ABORTED_BY_SOURCE, Outcome.ABORTED_BY_SOURCE, Reason.DEADLINE,
+                Token.decode(abort));
         assertEquals(0, runningCopies(m.config.name()));
         cleanup(m);
     }
@@ -216,13 +215,13 @@ class EarlyCrashTest extends AttackSuite {
         m.run();
         MigrationId id = m.migrationId;
         assertEquals(MigrationOutcome.ABORTED_BY_SOURCE, m.source.summary().outcome(), m.everything().toString());
-        assertEquals(Outcome.ABORTED_BY_SOURCE, record(m.source).outcome());
+        assertRecord(record(m.source), Outcome.ABORTED_BY_SOURCE, Reason.TRUNCATED);
         assertRunsAtTheSourceOnly(m, before);
         h2 = cluster.boot("h2");
         assertEquals(MigrationState.PRECOPY, decision(h2, id).state(), "the sealed decision survived");
         byte[] abort = h2.exportToken(id, TokenKind.ABORT); // the session died with the host: the token path
         assertEnded(h2, id, MigrationState.ABORTED_BY_DESTINATION, Outcome.ABORTED_BY_DESTINATION,
-                Token.decode(abort));
+                Reason.DEADLINE, Token.decode(abort));
         assertRunsAtTheSourceOnly(m, before);
         cleanup(m);
     }
