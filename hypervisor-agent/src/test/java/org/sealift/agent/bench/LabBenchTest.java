@@ -137,7 +137,7 @@ class LabBenchTest {
                 run(1024, 16, MigrationMode.SECURE, 1, "COMMITTED", 1100, 45, 4, 700_000_000L),
                 run(1024, 16, MigrationMode.SECURE, 2, "ABORTED_BY_DESTINATION", 700, 0, 2, 300_000_000L),
                 run(4096, 64, MigrationMode.SECURE, 1, "ABORTED_BY_SOURCE", 31_000, 5001, 8, 3_000_000_000L));
-        LabBench.Ceiling ceiling = new LabBench.Ceiling(1000, 800, 700, 64, 3);
+        LabBench.Ceiling ceiling = new LabBench.Ceiling(1000, 800, 700, 600, 64, 3);
         JsonNode json = Json.mapper().readTree(LabBench.toJson(LabBench.rows(results), results, ceiling));
 
         assertEquals(3, json.size(), json.toPrettyString());
@@ -177,7 +177,7 @@ class LabBenchTest {
 
     @Test
     void theCeilingSaysHowLongTheBytesTakeAtTheRawRate() {
-        LabBench.Ceiling c = new LabBench.Ceiling(500, 400, 300, 64, 3);
+        LabBench.Ceiling c = new LabBench.Ceiling(500, 400, 300, 200, 64, 3);
         assertEquals(2000.0, c.millisFor(1_000_000_000L), 1e-9);
     }
 
