@@ -182,6 +182,9 @@ public class AttestationsPart {
         listener = coalescer::post;
         review.addListener(listener);
         refilter();
+        if (fetcher != null) {
+            fetchFromAgents(); // what the connected agents logged is shown without a click
+        }
     }
 
     private Text filterText(Composite c, String label, int width, String id) {

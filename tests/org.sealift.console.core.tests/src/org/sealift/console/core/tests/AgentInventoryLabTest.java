@@ -1,13 +1,17 @@
 package org.sealift.console.core.tests;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.cert.X509Certificate;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
@@ -17,10 +21,14 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.sealift.console.agent.AgentApi;
 import org.sealift.console.agent.AgentDirectory;
+import org.sealift.console.agent.AgentRefusedException;
 import org.sealift.console.agent.internal.AgentInventorySource;
+import org.sealift.console.agent.internal.ConsoleTls;
 import org.sealift.console.core.internal.InventoryServiceImpl;
 import org.sealift.console.core.internal.SettingsServiceImpl;
+import org.sealift.console.core.inventory.AgentException;
 import org.sealift.console.core.inventory.AgentRef;
 import org.sealift.console.core.inventory.HostNode;
 import org.sealift.console.core.inventory.InventorySnapshot;
@@ -31,6 +39,8 @@ import org.sealift.console.core.settings.ConsoleSettings;
 import org.sealift.console.core.settings.LabConnection;
 import org.sealift.console.core.tests.fixtures.Await;
 import org.sealift.console.core.tests.fixtures.LabCluster;
+import org.sealift.protocol.pki.Certificates;
+import org.sealift.protocol.pki.Pem;
 
 /**
  * The console's agent client against a real lab (agents and simulated hypervisors started from the agent jar): the
@@ -159,6 +169,72 @@ class AgentInventoryLabTest {
         assertEquals("cannot connect to agent h1: no operator certificate is set, so the console cannot log in to the"
                 + " agents: choose the certificate and key from 'sealift ca enroll --operator NAME' in Preferences",
                 h1.problem());
+    }
+
+    /** Another cluster's CA with an operator "mallory": credentials that are valid, but not for this cluster. */
+    private static Path otherCluster() throws Exception {
+        Path other = tmp.resolve("other-cluster");
+        if (!Files.isDirectory(other.resolve("operators"))) {
+            LabCluster.agentCli(tmp, "ca", "init", other.toString(), "--name", "other");
+            LabCluster.agentCli(tmp, "ca", "enroll", "--operator", "mallory", "--ca", other.toString(), "--out",
+                    other.resolve("operators").toString());
+        }
+        return other;
+    }
+
+    @Test
+    @Order(5)
+    void anAgentOfAnotherClusterIsRefusedByTheConsoleBeforeAnythingIsSent() throws Exception {
+        // the console trusts another cluster; the lab's h1 is, to it, an agent it must not talk to
+        Path other = otherCluster();
+        SettingsServiceImpl settings = new SettingsServiceImpl(Files.createDirectories(tmp.resolve("home-other")),
+                Map.of());
+        settings.save(ConsoleSettings.DEFAULTS.withAgents(List.of(labAgent("h1")))
+                .withOperator(other.resolve("operators/mallory.crt"), other.resolve("operators/mallory.key"))
+                .withTrust(other.resolve("cluster-trust.pem"), null, null));
+        InventoryServiceImpl inv = new InventoryServiceImpl(new AgentInventorySource(new AgentDirectory(settings,
+                Clock.systemUTC())));
+        awaitHostsAnswered(inv, 1);
+        HostNode h1 = inv.current().host("h1").orElseThrow();
+        assertEquals(Reachability.UNREACHABLE, h1.reachability());
+        assertTrue(h1.problem().startsWith("agent h1 at " + labAgent("h1").address() + " was refused by the console:"
+                + " certificate CN=h1 is issued by "), h1.problem());
+        assertTrue(h1.problem().endsWith("the address may belong to another cluster's agent, or the trust anchor is"
+                + " of another cluster"), h1.problem());
+    }
+
+    @Test
+    @Order(6)
+    void anOperatorCertificateOfAnotherClusterIsRefusedByTheAgentAndTheProblemSaysWhatToCheck() throws Exception {
+        Path other = otherCluster();
+        // mixing clusters in the settings is caught before any connection
+        SettingsServiceImpl mixed = new SettingsServiceImpl(Files.createDirectories(tmp.resolve("home-mixed")),
+                Map.of());
+        mixed.save(ConsoleSettings.DEFAULTS.withAgents(List.of(labAgent("h1")))
+                .withOperator(other.resolve("operators/mallory.crt"), other.resolve("operators/mallory.key"))
+                .withTrust(lab.connection().trust(), null, null));
+        AgentException local = assertThrows(AgentException.class, () -> new AgentDirectory(mixed, Clock.systemUTC())
+                .api("h1"));
+        assertTrue(local.getMessage().startsWith("cannot connect to agent h1: the operator certificate CN=mallory is"
+                + " issued by "), local.getMessage());
+        assertTrue(local.getMessage().endsWith("use the certificate and trust anchor of the same cluster"),
+                local.getMessage());
+
+        // a client that trusts the lab but presents mallory: the agent itself ends the handshake
+        List<X509Certificate> chain = Certificates.read(other.resolve("operators/mallory.crt"));
+        X509Certificate labCa = Certificates.read(lab.connection().clusterCa()).get(0);
+        ConsoleTls.Operator mallory = new ConsoleTls.Operator(chain, Pem.readPrivateKey(other.resolve(
+                "operators/mallory.key")), labCa);
+        try (AgentApi api = new AgentApi(labAgent("h1"), ConsoleTls.context(mallory, "h1", Instant::now),
+                "check Preferences > Agents")) {
+            AgentException refused = assertThrows(AgentException.class, () -> api.get("/v1/host"));
+            assertFalse(refused instanceof AgentRefusedException, "no request may get through: " + refused);
+            assertTrue(refused.getMessage().startsWith("agent h1 at " + labAgent("h1").address() + " ended the TLS"
+                    + " handshake: "), refused.getMessage());
+            assertTrue(refused.getMessage().endsWith("the agent accepts only an operator certificate of its cluster:"
+                    + " check the operator certificate and the trust anchor in Preferences (the agent's log names the"
+                    + " reason)"), refused.getMessage());
+        }
     }
 
     @Test
