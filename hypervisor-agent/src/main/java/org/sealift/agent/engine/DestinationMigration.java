@@ -87,6 +87,8 @@ public final class DestinationMigration {
     private int sealedCount;
     private InboundStream.Frame pushedBack;
     private long[] entries = new long[1024];
+    /** Pages this migration wrote data into; the others are still as the new domain got them: zero. */
+    private long[] written = new long[0];
 
     private MigrationPhase phase;
     private String migrationId = "";
@@ -182,6 +184,7 @@ public final class DestinationMigration {
         pageCount = memory.pageCount();
         chunkPages = memory.maxSlicePages();
         chunks = new ByteBuffer[(int) ((pageCount + chunkPages - 1) / chunkPages)];
+        written = new long[(int) ((pageCount + 63) >>> 6)];
         phase(MigrationPhase.PRECOPY);
         watchdog.silence("pre-copy silence deadline (" + engine.deadlines().precopySilence().toMillis() + " ms)",
                 in::bytesRead, engine.deadlines().precopySilence().toNanos());
@@ -442,13 +445,18 @@ public final class DestinationMigration {
             } else {
                 ByteBuffer c = chunk((int) (pfn / chunkPages));
                 int off = (int) (pfn % chunkPages) * Pages.SIZE;
+                int w = (int) (pfn >>> 6);
+                long bit = 1L << pfn;
                 if (isZero) {
-                    // a fresh domain's memory is zero already: reading a hole is cheap, writing one allocates it
-                    if (!Pages.isZero(c, off)) {
+                    // a fresh domain's memory is zero already; only a page this migration filled earlier needs
+                    // clearing (touching the others, even to read them, would allocate their memory)
+                    if ((written[w] & bit) != 0) {
                         c.put(off, ZERO_PAGE, 0, Pages.SIZE);
+                        written[w] &= ~bit;
                     }
                 } else {
                     c.put(off, body, data, Pages.SIZE);
+                    written[w] |= bit;
                 }
             }
             if (!isZero) {

@@ -84,6 +84,25 @@ public final class MappedPages implements AutoCloseable {
         return writable ? b : b.asReadOnlyBuffer();
     }
 
+    /**
+     * A view of {@code length} bytes from byte {@code position} of the file (for files that are not page tables, such
+     * as the hypervisor's sealed-record slots); the range must lie in one mapping chunk.
+     */
+    public ByteBuffer bytes(long position, int length) {
+        long chunkBytes = (long) CHUNK_PAGES * PAGE;
+        if (closed) {
+            throw new IllegalStateException("the file was unmapped");
+        }
+        int c = (int) (position / chunkBytes);
+        int off = (int) (position % chunkBytes);
+        if (position < 0 || length < 0 || c >= chunks.length || off + (long) length > chunks[c].capacity()) {
+            throw new IndexOutOfBoundsException("bytes " + position + "+" + length + " lie outside the mapping or"
+                    + " cross a chunk boundary");
+        }
+        ByteBuffer b = chunks[c].slice(off, length);
+        return writable ? b : b.asReadOnlyBuffer();
+    }
+
     public ByteBuffer page(long pfn) {
         return slice(pfn, 1);
     }

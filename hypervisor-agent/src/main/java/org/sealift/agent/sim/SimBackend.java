@@ -220,13 +220,22 @@ public final class SimBackend implements HypervisorBackend {
     }
 
     private SimFrame call(SimOp op, Args args) throws HypervisorException {
+        return call(op, args, (ByteBuffer) null);
+    }
+
+    /** A call whose last argument is {@code tail} (length-prefixed bytes), sent without copying it into the frame. */
+    private SimFrame call(SimOp op, Args args, ByteBuffer tail) throws HypervisorException {
         SimFrame req = new SimFrame();
         req.u16(op.ordinal());
         args.write(req);
         SocketChannel c = borrow();
         ByteBuffer resp;
         try {
-            req.send(c);
+            if (tail == null) {
+                req.send(c);
+            } else {
+                req.send(c, tail);
+            }
             resp = SimFrame.receive(c);
         } catch (IOException e) {
             quietClose(c);
@@ -462,6 +471,7 @@ public final class SimBackend implements HypervisorBackend {
         private final long handle;
         private final MigrationId id;
         private final int domId;
+        private final SealedSlotReader slots = new SealedSlotReader();
 
         Source(long handle, MigrationId id, int domId) {
             this.handle = handle;
@@ -497,7 +507,17 @@ public final class SimBackend implements HypervisorBackend {
             }
             if (count <= SEAL_CHUNK) {
                 long[] part = java.util.Arrays.copyOfRange(pfns, offset, offset + count);
-                return call(SimOp.SRC_SEAL_PAGES, f -> f.i64(handle).longs(part), SimCodec::batch);
+                SimFrame f = call(SimOp.SRC_SEAL_PAGES, x -> x.i64(handle).longs(part));
+                try {
+                    String file = f.str();
+                    long[] ids = f.longs();
+                    long[] versions = f.longs();
+                    long[] positions = f.longs();
+                    return slots.copy(file, ids, versions, positions);
+                } catch (IOException e) {
+                    throw new HypervisorException(Reason.UNAVAILABLE, "cannot read the sealed pages the hypervisor"
+                            + " of host " + hostId + " left in its slot file: " + e.getMessage(), e);
+                }
             }
             List<SealedBatch> parts = new ArrayList<>();
             for (int o = offset; o < offset + count; o += SEAL_CHUNK) {
@@ -524,16 +544,19 @@ public final class SimBackend implements HypervisorBackend {
         @Override
         public void onDone(byte[] done) throws HypervisorException {
             call(SimOp.SRC_DONE, f -> f.i64(handle).bytes(done));
+            slots.close();
         }
 
         @Override
         public ProtocolMessage abort(ProtocolException.Reason reason, String detail) throws HypervisorException {
+            slots.close();
             return call(SimOp.SRC_ABORT, f -> f.i64(handle).u8(reason.ordinal()).str(detail == null ? "" : detail),
                     SimCodec::message);
         }
 
         @Override
         public void acceptAbort(byte[] abortByDestination) throws HypervisorException {
+            slots.close();
             call(SimOp.SRC_ACCEPT_ABORT, f -> f.i64(handle).bytes(abortByDestination));
         }
 
@@ -617,8 +640,13 @@ public final class SimBackend implements HypervisorBackend {
 
         @Override
         public SealedAcceptance acceptSealed(ByteBuffer records) throws HypervisorException {
-            return call(SimOp.DST_ACCEPT_SEALED, f -> f.reserve(records.remaining() + 16).i64(handle).bytes(records),
-                    f -> new SealedAcceptance(f.i32(), f.i32()));
+            SimFrame f = call(SimOp.DST_ACCEPT_SEALED, x -> x.i64(handle), records);
+            try {
+                return new SealedAcceptance(f.i32(), f.i32());
+            } catch (IOException e) {
+                throw new HypervisorException(Reason.UNAVAILABLE, "malformed answer to DST_ACCEPT_SEALED: "
+                        + e.getMessage());
+            }
         }
 
         @Override

@@ -140,6 +140,26 @@ public final class SimFrame {
         return this;
     }
 
+    /**
+     * Sends the frame followed by {@code tail} as its last, length-prefixed field, without copying {@code tail} into
+     * the frame (a direct buffer goes from the caller's memory to the socket in one copy).
+     */
+    public void send(SocketChannel ch, ByteBuffer tail) throws IOException {
+        ByteBuffer t = tail.duplicate();
+        i32(t.remaining());
+        ByteBuffer out = buf.duplicate();
+        out.flip();
+        long total = (long) out.remaining() - 4 + t.remaining();
+        if (total > MAX_FRAME) {
+            throw new IllegalStateException("frame would exceed " + MAX_FRAME + " bytes");
+        }
+        out.putInt(0, (int) total);
+        ByteBuffer[] parts = {out, t};
+        while (out.hasRemaining() || t.hasRemaining()) {
+            ch.write(parts);
+        }
+    }
+
     /** Sends the frame (length patched in) on {@code ch}. */
     public void send(SocketChannel ch) throws IOException {
         ByteBuffer out = buf.duplicate();
@@ -237,13 +257,26 @@ public final class SimFrame {
 
     /** Reads one frame's payload from {@code ch}; EOFException at a clean end of stream. */
     public static ByteBuffer receive(SocketChannel ch) throws IOException {
+        return receive(ch, null);
+    }
+
+    /**
+     * Receives one frame's payload into {@code reuse} if it is large enough (a direct buffer: the socket reads into it
+     * without an intermediate copy), else into a new buffer. The payload is valid until the next receive into it.
+     */
+    public static ByteBuffer receive(SocketChannel ch, ByteBuffer reuse) throws IOException {
         ByteBuffer len = ByteBuffer.allocate(4);
         readFully(ch, len, true);
         int n = len.getInt(0);
         if (n < 0 || n > MAX_FRAME) {
             throw new IOException("sim frame of " + n + " bytes is out of range (limit " + MAX_FRAME + ")");
         }
-        ByteBuffer payload = ByteBuffer.allocate(n);
+        ByteBuffer payload;
+        if (reuse != null && reuse.capacity() >= n) {
+            payload = reuse.clear().limit(n);
+        } else {
+            payload = ByteBuffer.allocate(n);
+        }
         readFully(ch, payload, false);
         payload.flip();
         return payload;

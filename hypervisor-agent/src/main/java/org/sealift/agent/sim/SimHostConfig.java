@@ -25,10 +25,9 @@ public record SimHostConfig(String hostId, Path stateDir, Path socket, Optional<
         Duration startTimeout) {
 
     /**
-     * Guest memory is a shared file and protected plaintext lives off-heap, but the heap holds the sealed copy of every
-     * protected page during a migration (source) and the received plaintext until it is verified (destination):
-     * about 1.1 times the protected memory. 4 GiB covers 1 GiB of protected pages with room; the heap is only
-     * committed as it is used.
+     * Guest memory and the sealed-page slots of a migration are shared files and protected plaintext lives off-heap;
+     * the heap holds metadata (tens of bytes per protected page) and the requests in flight. The heap is only committed
+     * as it is used.
      */
     public static final List<String> DEFAULT_JVM_OPTIONS = List.of("-Xmx4g", "-XX:MaxDirectMemorySize=32g");
 

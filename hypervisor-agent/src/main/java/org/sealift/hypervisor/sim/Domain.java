@@ -101,6 +101,11 @@ final class Domain {
                 for (int o = 0; o < PAGE; o += 8) {
                     pg.putLong(o, rnd.nextLong());
                 }
+            } else if (owner[(int) pfn] == 0 && fill > 0) {
+                // a guest that has used its memory has it backed even where it holds zeros (Xen populates a domain's
+                // memory); a hole in the memory file would make the first read of it, even dom0's, allocate it. A
+                // fill of 0 is a guest that never touched its memory (and the plain destination's empty domain).
+                ram.page(pfn).put(0, (byte) 0);
             }
         }
         ByteBuffer content = ByteBuffer.allocate(PAGE);

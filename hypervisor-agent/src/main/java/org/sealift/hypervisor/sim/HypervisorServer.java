@@ -84,8 +84,10 @@ final class HypervisorServer implements AutoCloseable {
 
     private void serve(SocketChannel c) {
         try {
+            // sealed batches (up to a MiB) arrive straight into this buffer; larger frames get their own
+            ByteBuffer inbox = ByteBuffer.allocateDirect(2 << 20);
             while (!closed) {
-                ByteBuffer req = SimFrame.receive(c);
+                ByteBuffer req = SimFrame.receive(c, inbox);
                 SimFrame response = handle(SimFrame.reading(req));
                 response.send(c);
             }
@@ -197,9 +199,10 @@ final class HypervisorServer implements AutoCloseable {
             case SRC_SEAL_PAGES -> {
                 long h = in.i64();
                 long[] pfns = in.longs();
-                var batch = m.sealPages(h, pfns, 0, pfns.length);
-                out.reserve(batch.byteLength() + 32 * batch.count() + 64);
-                SimCodec.batch(out, batch);
+                // the records stay in the slot file that dom0 maps; only where they are goes back
+                var slots = m.sealPages(h, pfns, 0, pfns.length);
+                out.reserve(24 * pfns.length + 256);
+                out.str(slots.file()).longs(slots.pfns()).longs(slots.versions()).longs(slots.positions());
             }
             case SRC_SEAL_VCPUS -> SimCodec.batch(out, m.sealVcpus(in.i64()));
             case SRC_MANIFEST -> SimCodec.message(out, m.manifest(in.i64()));

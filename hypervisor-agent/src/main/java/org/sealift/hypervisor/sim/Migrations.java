@@ -13,6 +13,7 @@ import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 
 import javax.crypto.SecretKey;
 
@@ -41,9 +42,7 @@ import org.sealift.protocol.pki.FenceBundle;
 import org.sealift.protocol.pki.Policy;
 import org.sealift.protocol.pki.SignedPolicy;
 import org.sealift.protocol.seal.Opener;
-import org.sealift.protocol.seal.ProtectedPageStore;
 import org.sealift.protocol.seal.SealedBlob;
-import org.sealift.protocol.seal.Sealer;
 import org.sealift.protocol.token.Token;
 import org.sealift.protocol.token.TokenKind;
 import org.sealift.protocol.wire.RecordDecoder;
@@ -86,13 +85,16 @@ final class Migrations {
         final MigrationRecord rec;
         final Initiator initiator;
         final byte[] helloRecord;
-        Sealer sealer;
+        /** Sealed pages (in shared slots), contexts and the MANIFEST table; made once the keys exist. */
+        SourceSealing sealing;
+        /** Sealing requests hold it shared; the MANIFEST and the end of the run hold it alone. */
+        final ReentrantReadWriteLock sealLock = new ReentrantReadWriteLock();
+        /** The MANIFEST is sealed: nothing more is (guarded by sealLock). */
+        boolean frozen;
         ControlSender sender;
         ControlReceiver receiver;
         HandshakeResult session;
         byte[] abortRecord;
-        /** Per process (by index in the domain), the version last sealed of each page; 0 = never sealed. */
-        final long[][] sealedVersions;
 
         SourceRun(long handle, Domain domain, MigrationRecord rec, Initiator initiator, byte[] helloRecord) {
             this.handle = handle;
@@ -100,11 +102,14 @@ final class Migrations {
             this.rec = rec;
             this.initiator = initiator;
             this.helloRecord = helloRecord;
-            this.sealedVersions = new long[domain.processes.size()][];
-            for (int i = 0; i < sealedVersions.length; i++) {
-                sealedVersions[i] = new long[domain.processes.get(i).pageCount()];
-            }
         }
+    }
+
+    /**
+     * Where sealing {@link Migrations#sealPages} left a batch: per page the position of its SEALED record (a {@link
+     * SourceSealing#PAGE_RECORD}-octet record) in the slot file that dom0 reads, and the version it holds.
+     */
+    record SealedSlots(String file, long[] pfns, long[] versions, long[] positions) {
     }
 
     /** The destination's run: responder, opener, the store of verified plaintext (never persisted). */
@@ -115,9 +120,8 @@ final class Migrations {
         final Responder responder;
         MigrationRecord rec;
         HandshakeResult session;
-        ProtectedPageStore store;
-        /** Opens pages a second time for staging: the store releases its plaintext only after verification. */
-        Opener opener;
+        /** What arrived and authenticated, kept in the incoming domain until verification (never persisted). */
+        ReceivedState received;
         ControlSender sender;
         ControlReceiver receiver;
         long readyDeadline = Long.MAX_VALUE;
@@ -299,7 +303,14 @@ final class Migrations {
             }
             run.session = res;
             SecretKey sealing = res.keys().sealingKey();
-            run.sealer = new Sealer(sealing, res.migrationId(), res.vmId());
+            try {
+                run.sealing = new SourceSealing(sealing, res.migrationId(), res.vmId(), run.domain.processes,
+                        run.domain.memoryFile.resolveSibling("dom" + run.domain.domId + "-migration" + handle
+                                + ".sealed"));
+            } catch (java.io.IOException e) {
+                throw SimHypervisor.internal("cannot create the sealed-page slots of migration " + run.rec.id
+                        + " on host " + hv.hostId, e);
+            }
             run.sender = new ControlSender(res.keys().controlKey(Role.SOURCE), Role.SOURCE, res.migrationId());
             run.receiver = new ControlReceiver(res.keys().controlKey(Role.DESTINATION), Role.DESTINATION,
                     res.migrationId());
@@ -330,6 +341,7 @@ final class Migrations {
                 r.outcomeReason = e.reason().name() + ": " + e.getMessage();
                 r.endMillis = System.currentTimeMillis();
                 hv.persist();
+                endSealing(r);
             }
         }
     }
@@ -342,66 +354,54 @@ final class Migrations {
         }
     }
 
-    SealedBatch sealPages(long handle, long[] pfns, int offset, int count) throws HypervisorException {
+    SealedSlots sealPages(long handle, long[] pfns, int offset, int count) throws HypervisorException {
         SourceRun run = source(handle);
-        if (run.rec.state != MigrationState.PRECOPY) {
-            throw SimHypervisor.err(Reason.REFUSED, "migration " + run.rec.id + " is " + run.rec.state
-                    + ": pages are sealed only after the handshake and before the MANIFEST");
-        }
         if (offset < 0 || count < 0 || offset + count > pfns.length) {
             throw SimHypervisor.err(Reason.INVALID_ARGUMENT, "pfn range " + offset + "+" + count + " lies outside "
                     + "the " + pfns.length + " pfns given");
         }
         Domain d = run.domain;
-        ByteBuffer out = ByteBuffer.allocate(count * SEALED_PAGE_RECORD);
         long[] ids = new long[count];
         long[] versions = new long[count];
-        int[] offsets = new int[count];
-        int[] lengths = new int[count];
-        byte[] plain = new byte[Domain.PAGE];
-        d.life.readLock().lock();
+        long[] positions = new long[count];
+        run.sealLock.readLock().lock();
         try {
-            if (d.destroyed()) {
-                throw SimHypervisor.err(Reason.NOT_FOUND, "VM " + d.config.name() + " was destroyed");
+            if (run.rec.state != MigrationState.PRECOPY || run.frozen || run.sealing == null
+                    || run.sealing.closed()) {
+                throw SimHypervisor.err(Reason.REFUSED, "migration " + run.rec.id + " is " + run.rec.state
+                        + ": pages are sealed only after the handshake and before the MANIFEST");
             }
-            for (int i = 0; i < count; i++) {
-                long pfn = pfns[offset + i];
-                if (pfn < 0 || pfn >= d.pageCount() || !d.isProtected(pfn)) {
-                    throw SimHypervisor.err(Reason.INVALID_ARGUMENT, "pfn " + pfn + " of VM " + d.config.name()
-                            + " is not a protected page: read it through the normal map");
+            d.life.readLock().lock();
+            try {
+                if (d.destroyed()) {
+                    throw SimHypervisor.err(Reason.NOT_FOUND, "VM " + d.config.name() + " was destroyed");
                 }
-                ProtectedProcess p = d.ownerOf(pfn);
-                int idx = d.indexInOwner(pfn);
-                SealedBlob blob;
-                // under the page's lock: the version sealed is the version of exactly these contents
-                long[] sealed = run.sealedVersions[d.processes.indexOf(p)];
-                synchronized (p.lockFor(idx)) {
-                    long version = p.version(idx);
-                    SealedBlob last = sealed[idx] == version ? run.sealer.latestPage(pfn) : null;
-                    if (last != null && last.version() == version) {
-                        blob = last; // unchanged since its sealing: re-send it, no plaintext is touched
-                    } else {
-                        p.plainPage(idx).get(plain);
-                        blob = run.sealer.sealPage(p.processId, pfn, version, plain, 0);
-                        sealed[idx] = version;
+                for (int i = 0; i < count; i++) {
+                    long pfn = pfns[offset + i];
+                    if (pfn < 0 || pfn >= d.pageCount() || !d.isProtected(pfn)) {
+                        throw SimHypervisor.err(Reason.INVALID_ARGUMENT, "pfn " + pfn + " of VM " + d.config.name()
+                                + " is not a protected page: read it through the normal map");
                     }
+                    ProtectedProcess p = d.ownerOf(pfn);
+                    int idx = d.indexInOwner(pfn);
+                    int pi = d.processes.indexOf(p);
+                    // under the page's lock: the version sealed is the version of exactly these contents; an
+                    // unchanged page keeps its sealing (no plaintext is touched)
+                    synchronized (p.lockFor(idx)) {
+                        versions[i] = run.sealing.sealPage(pi, p, idx);
+                    }
+                    ids[i] = pfn;
+                    positions[i] = run.sealing.position(pi, idx);
                 }
-                ids[i] = pfn;
-                versions[i] = blob.version();
-                offsets[i] = out.position();
-                RecordEncoder.writeHeader(out, RecordType.SEALED, 0, blob.bodyLength());
-                blob.writeTo(out);
-                RecordEncoder.writePadding(out, blob.bodyLength());
-                lengths[i] = out.position() - offsets[i];
+            } finally {
+                d.life.readLock().unlock();
             }
         } catch (ProtocolException e) {
             throw HypervisorException.protocol(e);
         } finally {
-            Arrays.fill(plain, (byte) 0);
-            d.life.readLock().unlock();
+            run.sealLock.readLock().unlock();
         }
-        out.flip();
-        return new SealedBatch(SealedBatch.Kind.PAGE, ids, versions, offsets, lengths, out);
+        return new SealedSlots(run.sealing.file.toAbsolutePath().toString(), ids, versions, positions);
     }
 
     SealedBatch sealVcpus(long handle) throws HypervisorException {
@@ -414,42 +414,47 @@ final class Migrations {
                         + ": pause it before sealing its vCPU contexts (they change while it runs)");
             }
         }
-        List<SealedBlob> blobs = new ArrayList<>();
+        List<byte[]> records = new ArrayList<>();
+        List<long[]> idsAndVersions = new ArrayList<>();
+        run.sealLock.readLock().lock();
         try {
-            for (ProtectedProcess p : d.processes) {
+            if (run.frozen || run.sealing == null || run.sealing.closed()) {
+                throw SimHypervisor.err(Reason.REFUSED, "migration " + run.rec.id + ": contexts are sealed only "
+                        + "before the MANIFEST");
+            }
+            for (int pi = 0; pi < d.processes.size(); pi++) {
+                ProtectedProcess p = d.processes.get(pi);
                 for (int v = 0; v < p.vcpus(); v++) {
-                    blobs.add(run.sealer.sealVcpu(p.processId, v, p.contextVersion(v), p.context(v)));
+                    records.add(run.sealing.sealContext(pi, p, v));
+                    idsAndVersions.add(new long[] {v, p.contextVersion(v)});
                 }
             }
         } catch (ProtocolException e) {
             throw HypervisorException.protocol(e);
+        } finally {
+            run.sealLock.readLock().unlock();
         }
-        return batch(SealedBatch.Kind.VCPU, blobs);
-    }
-
-    private static SealedBatch batch(SealedBatch.Kind kind, List<SealedBlob> blobs) {
+        int n = records.size();
         int total = 0;
-        for (SealedBlob b : blobs) {
-            total += RecordEncoder.encodedLength(b.bodyLength());
+        for (byte[] r : records) {
+            total += r.length;
         }
         ByteBuffer out = ByteBuffer.allocate(total);
-        int n = blobs.size();
         long[] ids = new long[n];
         long[] versions = new long[n];
         int[] offsets = new int[n];
         int[] lengths = new int[n];
         for (int i = 0; i < n; i++) {
-            SealedBlob b = blobs.get(i);
-            ids[i] = b.target();
-            versions[i] = b.version();
+            // the version as sealed: read from the record itself (header 16 + body offset 24)
+            ByteBuffer rec = ByteBuffer.wrap(records.get(i));
+            ids[i] = idsAndVersions.get(i)[0];
+            versions[i] = rec.getLong(16 + 24);
             offsets[i] = out.position();
-            RecordEncoder.writeHeader(out, RecordType.SEALED, 0, b.bodyLength());
-            b.writeTo(out);
-            RecordEncoder.writePadding(out, b.bodyLength());
-            lengths[i] = out.position() - offsets[i];
+            lengths[i] = rec.remaining();
+            out.put(rec);
         }
         out.flip();
-        return new SealedBatch(kind, ids, versions, offsets, lengths, out);
+        return new SealedBatch(SealedBatch.Kind.VCPU, ids, versions, offsets, lengths, out);
     }
 
     /** Seals the MANIFEST of the paused VM and freezes its protected processes (recorded before it is returned). */
@@ -467,56 +472,75 @@ final class Migrations {
                             + ": pause it and send the last dirty pages before sealing the MANIFEST");
                 }
                 Map<Integer, byte[]> keys = new HashMap<>();
-                byte[] plain = new byte[Domain.PAGE];
-                Manifest m;
+                byte[] encoded = null;
+                byte[] digest;
+                WireRecord rec;
+                // alone on the sealing: no request seals anything after the table is read
+                run.sealLock.writeLock().lock();
                 try {
+                    SourceSealing s = run.sealing;
+                    if (s == null || s.closed()) {
+                        throw SimHypervisor.err(Reason.REFUSED, "migration " + r.id + " has no sealing session");
+                    }
                     // the MANIFEST names the final version of every protected page and context: anything changed
                     // since it was last sealed is sealed now (if dom0 did not send it, the destination finds it
-                    // missing or stale)
+                    // missing or stale). Unchanged pages cost a version comparison.
                     for (int pi = 0; pi < d.processes.size(); pi++) {
                         ProtectedProcess p = d.processes.get(pi);
-                        long[] sealed = run.sealedVersions[pi];
                         keys.put(p.processId, p.key());
                         for (int i = 0; i < p.pageCount(); i++) {
                             synchronized (p.lockFor(i)) {
-                                long v = p.version(i);
-                                if (sealed[i] != v) {
-                                    p.plainPage(i).get(plain);
-                                    run.sealer.sealPage(p.processId, p.pfns[i], v, plain, 0);
-                                    sealed[i] = v;
-                                }
+                                s.sealPage(pi, p, i);
                             }
                         }
                         for (int v = 0; v < p.vcpus(); v++) {
-                            run.sealer.sealVcpu(p.processId, v, p.contextVersion(v), p.context(v));
+                            s.sealContext(pi, p, v);
                         }
                     }
-                    m = run.sealer.buildManifest(keys);
+                    String unsealed = s.table.firstUnsealed();
+                    if (unsealed != null) {
+                        throw SimHypervisor.err(Reason.INTERNAL, "the MANIFEST of migration " + r.id + " would list "
+                                + unsealed + " without a sealing");
+                    }
+                    digest = s.table.digest();
+                    encoded = s.table.encode(keys, digest);
+                    rec = run.sender.seal(RecordType.MANIFEST, encoded);
+                    run.frozen = true;
                 } catch (ProtocolException e) {
                     throw HypervisorException.protocol(e);
                 } finally {
-                    Arrays.fill(plain, (byte) 0);
+                    run.sealLock.writeLock().unlock();
+                    if (encoded != null) {
+                        Arrays.fill(encoded, (byte) 0);
+                    }
                     for (byte[] k : keys.values()) {
                         Arrays.fill(k, (byte) 0);
                     }
                 }
-                WireRecord rec;
-                byte[] encoded = m.encode();
-                try {
-                    rec = run.sender.seal(RecordType.MANIFEST, encoded);
-                } catch (ProtocolException e) {
-                    throw HypervisorException.protocol(e);
-                } finally {
-                    Arrays.fill(encoded, (byte) 0);
-                    m.destroyKeys();
-                }
-                r.manifestDigest = m.digest();
+                r.manifestDigest = digest;
                 r.state = MigrationState.FROZEN;
                 if (r.pauseMillis == 0) {
                     r.pauseMillis = System.currentTimeMillis();
                 }
                 hv.persist();
                 return new ProtocolMessage(ProtocolMessage.Kind.MANIFEST, Records.encode(rec));
+            }
+        }
+    }
+
+    /**
+     * The source's run ended (committed, aborted, fenced): its sealed-page slots are unmapped and deleted. Caller
+     * holds the hypervisor lock; sealing requests never wait for it while holding the sealing lock.
+     */
+    private void endSealing(MigrationRecord r) {
+        Long h = handles.get(r.id);
+        if (h != null && runs.get(h) instanceof SourceRun run && run.sealing != null) {
+            run.sealLock.writeLock().lock();
+            try {
+                run.frozen = true;
+                run.sealing.close();
+            } finally {
+                run.sealLock.writeLock().unlock();
             }
         }
     }
@@ -605,6 +629,7 @@ final class Migrations {
         r.tokens.put(TokenKind.DONE, done.encode());
         r.state = MigrationState.COMMITTED;
         r.endMillis = System.currentTimeMillis();
+        endSealing(r);
         Domain d = hv.domainOf(r);
         if (d != null) {
             d.state = DomainState.MIGRATED_AWAY;
@@ -664,6 +689,7 @@ final class Migrations {
         r.outcomeReason = reason.name() + (detail == null || detail.isEmpty() ? "" : ": " + detail);
         r.endMillis = System.currentTimeMillis();
         hv.persist();
+        endSealing(r);
         LOG.info("host {}: migration {} ABORTED by the source: {}", hv.hostId, r.id, r.outcomeReason);
     }
 
@@ -753,8 +779,8 @@ final class Migrations {
                 throw HypervisorException.protocol(e);
             }
             run.session = res;
-            run.store = new ProtectedPageStore(new Opener(res.keys().sealingKey(), res.migrationId(), res.vmId()));
-            run.opener = new Opener(res.keys().sealingKey(), res.migrationId(), res.vmId());
+            run.received = new ReceivedState(run.domain, new Opener(res.keys().sealingKey(), res.migrationId(),
+                    res.vmId()));
             run.sender = new ControlSender(res.keys().controlKey(Role.DESTINATION), Role.DESTINATION,
                     res.migrationId());
             run.receiver = new ControlReceiver(res.keys().controlKey(Role.SOURCE), Role.SOURCE, res.migrationId());
@@ -769,7 +795,7 @@ final class Migrations {
     SealedAcceptance acceptSealed(long handle, ByteBuffer records) throws HypervisorException {
         DestinationRun run = destination(handle);
         MigrationRecord r = run.rec;
-        if (r == null || r.state != MigrationState.PRECOPY || run.store == null || run.verificationFailed) {
+        if (r == null || r.state != MigrationState.PRECOPY || run.received == null || run.verificationFailed) {
             throw new HypervisorException(Reason.PROTOCOL, ProtocolException.Reason.UNEXPECTED_RECORD,
                     "sealed records are accepted only between FINISH and the MANIFEST (migration "
                             + (r == null ? "none yet" : r.id + " is " + r.state) + ")", null);
@@ -793,11 +819,8 @@ final class Migrations {
                     throw new ProtocolException(ProtocolException.Reason.MANIFEST_MISMATCH, "sealed page for pfn "
                             + blob.target() + ", which is not a protected page of VM " + run.domain.config.name());
                 }
-                switch (run.store.accept(blob)) {
-                    case STORED -> {
-                        accepted++;
-                        stage(run, blob);
-                    }
+                switch (run.received.accept(blob)) {
+                    case STORED -> accepted++;
                     case DUPLICATE -> { }
                     case STALE_DROPPED -> stale++;
                 }
@@ -815,41 +838,10 @@ final class Migrations {
         if (stale > 0) {
             synchronized (hv) {
                 r.anomalies.merge("REPLAY", (long) stale, Long::sum);
-                r.anomalyExamples.putIfAbsent("REPLAY", String.valueOf(run.store.firstReplay()));
+                r.anomalyExamples.putIfAbsent("REPLAY", String.valueOf(run.received.firstReplay()));
             }
         }
         return new SealedAcceptance(accepted, stale);
-    }
-
-    /**
-     * Copies an authenticated page into its (not running) process as it arrives, so that only verification, not the
-     * copying, falls into the downtime. Nothing runs before the MANIFEST verified it; on failure it is zeroized.
-     */
-    private static void stage(DestinationRun run, SealedBlob blob) {
-        Domain d = run.domain;
-        if (blob.kind() != org.sealift.protocol.seal.SealKind.PAGE) {
-            return; // contexts are few: installed from the store after verification
-        }
-        ProtectedProcess p = d.ownerOf(blob.target());
-        if (p == null || p.processId != blob.processId()) {
-            return; // the MANIFEST check reports it
-        }
-        d.life.readLock().lock();
-        try {
-            if (!d.destroyed()) {
-                byte[] plain = new byte[Domain.PAGE];
-                try {
-                    run.opener.open(blob, plain, 0);
-                    p.stage(d.indexInOwner(blob.target()), plain, blob.version());
-                } catch (ProtocolException e) {
-                    // cannot happen for a record the store just authenticated; verification would catch it anyway
-                } finally {
-                    Arrays.fill(plain, (byte) 0);
-                }
-            }
-        } finally {
-            d.life.readLock().unlock();
-        }
     }
 
     ProtocolMessage onManifest(long handle, byte[] manifestRecord) throws HypervisorException {
@@ -875,7 +867,7 @@ final class Migrations {
                 Arrays.fill(plain, (byte) 0);
                 m.checkSession(run.session.migrationId(), d.config.vmId());
                 checkLayout(m, d);
-                run.store.verify(m);
+                run.received.verify(m);
             } catch (ProtocolException e) {
                 run.verificationFailed = true;
                 synchronized (hv) {
@@ -934,9 +926,9 @@ final class Migrations {
     }
 
     /**
-     * Completes the verified copy: keys, contexts, and any page whose staged version is not the manifest's (staging
-     * raced with a newer arrival); then drops the store's plaintext and re-encrypts the OS view in the background
-     * (the guest does not run before RELEASE, and the view never holds plaintext meanwhile).
+     * Completes the verified copy: its pages are in place already (each verified version was staged as it arrived),
+     * so only keys and contexts are installed; then the OS view is re-encrypted in the background (the guest does not
+     * run before RELEASE, and the view never holds plaintext meanwhile).
      */
     private static void install(DestinationRun run, Manifest m) {
         Domain d = run.domain;
@@ -947,15 +939,8 @@ final class Migrations {
                 byte[] key = e.key();
                 p.setKey(key);
                 Arrays.fill(key, (byte) 0);
-                for (int i = 0; i < e.pageCount(); i++) {
-                    if (p.version(i) != e.pageVersion(i)) {
-                        byte[] page = run.store.page(e.pfn(i));
-                        p.install(i, ByteBuffer.wrap(page), e.pageVersion(i), null);
-                        Arrays.fill(page, (byte) 0);
-                    }
-                }
                 for (int c = 0; c < e.contextCount(); c++) {
-                    byte[] ctx = run.store.context(e.processId(), e.vcpuId(c));
+                    byte[] ctx = run.received.context(e.processId(), e.vcpuId(c));
                     p.setContext(e.vcpuId(c), ctx, e.contextVersion(c));
                     Arrays.fill(ctx, (byte) 0);
                 }
@@ -963,7 +948,7 @@ final class Migrations {
         } finally {
             d.life.readLock().unlock();
         }
-        run.store.destroy();
+        run.received.destroy();
         Thread publish = new Thread(() -> {
             d.life.readLock().lock();
             try {
@@ -1029,17 +1014,27 @@ final class Migrations {
                     + hv.hostId + " (the host restarted): it can run only at the source; export this host's ABORT "
                     + "token and import it there");
         }
+        // one decision, as in docs/commit-model.pml (D_RESUMING): RESUMING is sealed together with the DONE token, so
+        // from here this host never aborts and serves DONE, also after a crash; only then does the VM run
+        Token done = issue(TokenKind.DONE, r, r.manifestDigest);
         r.tokens.put(TokenKind.RELEASE, release.encode());
+        r.tokens.put(TokenKind.DONE, done.encode());
         r.state = MigrationState.RESUMING;
-        hv.persist();
+        try {
+            hv.state.persist();
+        } catch (java.io.IOException e) {
+            r.tokens.remove(TokenKind.DONE);
+            r.tokens.remove(TokenKind.RELEASE);
+            r.state = MigrationState.READY;
+            throw SimHypervisor.internal("cannot seal RESUMING of migration " + r.id + " (not resumed)", e);
+        }
         d.state = DomainState.RUNNING;
         r.resumeMillis = System.currentTimeMillis();
         d.workload.resume();
-        Token done = issue(TokenKind.DONE, r, r.manifestDigest);
-        r.tokens.put(TokenKind.DONE, done.encode());
         r.state = MigrationState.COMMITTED;
         r.endMillis = r.resumeMillis;
-        hv.persist(); // durable before DONE leaves: after a crash this host can still serve DONE, never ABORT
+        // COMMITTED adds nothing a restart needs (RESUMING already serves DONE and refuses ABORT): written lazily
+        hv.persistLater();
         LOG.info("host {}: migration {} RESUMED here, DONE", hv.hostId, r.id);
         return done;
     }
@@ -1100,8 +1095,8 @@ final class Migrations {
             throws HypervisorException {
         MigrationRecord r = run.rec;
         abortDestinationRecord(r, reason, detail);
-        if (run.store != null) {
-            run.store.destroy();
+        if (run.received != null) {
+            run.received.destroy();
         }
         zeroize(run.domain);
     }
@@ -1142,8 +1137,8 @@ final class Migrations {
                     throw SimHypervisor.err(Reason.REFUSED, "ABORT before HELLO in destination session " + handle);
                 }
                 applyPeerAbort(run.rec, openAbort(bytes, run.receiver, run.rec), TokenKind.ABORT_BY_SOURCE);
-                if (run.store != null) {
-                    run.store.destroy();
+                if (run.received != null) {
+                    run.received.destroy();
                 }
             }
         }
@@ -1260,6 +1255,9 @@ final class Migrations {
             }
         }
         hv.persist();
+        if (r.role == MigrationRole.SOURCE) {
+            endSealing(r);
+        }
         LOG.info("host {}: migration {} {} (peer's token)", hv.hostId, r.id, target);
     }
 
@@ -1427,6 +1425,7 @@ final class Migrations {
                     d.state = DomainState.PAUSED;
                 }
                 hv.persist();
+                endSealing(r);
             }
             LOG.warn("host {}: migration {} FENCED by an operator (trusted override outside G5)", hv.hostId, r.id);
             return r.toDecision();

@@ -23,6 +23,7 @@ final class ProtectedProcess {
     static final int PAGE = MappedPages.PAGE;
     static final int CONTEXT_BYTES = 256;
     private static final int STRIPES = 64;
+    private static final byte[] ZERO_PAGE = new byte[PAGE];
 
     final int processId;
     final String name;
@@ -35,6 +36,10 @@ final class ProtectedProcess {
     private final long[] contextVersions;
     private final Object[] stripes = new Object[STRIPES];
     private final ThreadLocal<Cipher> osCipher = ThreadLocal.withInitial(ProtectedProcess::newCtr);
+    /** Per thread: a page's plaintext and its OS-view ciphertext (the plaintext copy is overwritten after use). */
+    private final ThreadLocal<byte[][]> osBuffers = ThreadLocal.withInitial(() -> new byte[2][PAGE]);
+    /** The key as the JDK wants it, made once (not per page); dropped when the key changes or is zeroized. */
+    private volatile SecretKeySpec keySpec;
     private volatile boolean zeroized;
 
     ProtectedProcess(int processId, ProtectedProcessSpec spec, int vcpus, SecureRandom random) {
@@ -132,14 +137,24 @@ final class ProtectedProcess {
             return;
         }
         long pfn = pfns[index];
+        byte[][] buf = osBuffers.get();
         try {
             Cipher c = osCipher.get();
             byte[] iv = ByteBuffer.allocate(16).putLong(pfn).putLong(versions[index]).array();
-            c.init(Cipher.ENCRYPT_MODE, new SecretKeySpec(key, "AES"), new IvParameterSpec(iv));
-            ByteBuffer dst = osView.page(pfn);
-            c.doFinal(plainPage(index), dst);
+            SecretKeySpec k = keySpec;
+            if (k == null) {
+                k = new SecretKeySpec(key, "AES");
+                keySpec = k;
+            }
+            c.init(Cipher.ENCRYPT_MODE, k, new IvParameterSpec(iv));
+            // arrays, not buffers: the JDK's intrinsic AES-CTR runs on arrays
+            plain.get(index * PAGE, buf[0], 0, PAGE);
+            c.doFinal(buf[0], 0, PAGE, buf[1], 0);
+            osView.page(pfn).put(0, buf[1], 0, PAGE);
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("cannot encrypt the OS view of pfn " + pfn + ": " + e.getMessage(), e);
+        } finally {
+            Arrays.fill(buf[0], (byte) 0);
         }
     }
 
@@ -189,18 +204,17 @@ final class ProtectedProcess {
 
     void setKey(byte[] k) {
         System.arraycopy(k, 0, key, 0, key.length);
+        keySpec = null;
     }
 
     /** Overwrites key, plaintext and contexts (destination ABORT, source after DONE). */
     void zeroize() {
         zeroized = true;
         Arrays.fill(key, (byte) 0);
+        keySpec = null;
         for (int i = 0; i < pfns.length; i++) {
             synchronized (lockFor(i)) {
-                ByteBuffer p = plainPage(i);
-                for (int o = 0; o < PAGE; o += 8) {
-                    p.putLong(o, 0);
-                }
+                plain.put(i * PAGE, ZERO_PAGE, 0, PAGE);
             }
         }
         for (byte[] c : contexts) {
