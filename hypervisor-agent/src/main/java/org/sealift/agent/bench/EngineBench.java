@@ -35,9 +35,28 @@ import org.sealift.model.MigrationSummary;
  */
 public final class EngineBench {
 
-    /** One measured configuration (medians over its runs). */
+    static final String COMMITTED = "COMMITTED";
+    static final String ABORTED = "ABORTED";
+
+    /**
+     * One measured configuration: medians over its committed runs. A configuration whose runs all ended without a
+     * commit is kept as ABORTED with the first reason (NaN medians), so one failing size does not lose the others.
+     *
+     * @param runs     per committed run {totalMs, downtimeMs, rounds, bytes}
+     * @param outcome  COMMITTED if at least one run committed, else how the runs ended (ABORTED)
+     * @param failures the reasons of runs that did not commit, in run order
+     */
     record Row(int memMiB, int wwsMiB, MigrationMode mode, double totalMs, double downtimeMs, int rounds, long bytes,
-            List<double[]> runs) {
+            List<double[]> runs, String outcome, List<String> failures) {
+
+        Row(int memMiB, int wwsMiB, MigrationMode mode, double totalMs, double downtimeMs, int rounds, long bytes,
+                List<double[]> runs) {
+            this(memMiB, wwsMiB, mode, totalMs, downtimeMs, rounds, bytes, runs, COMMITTED, List.of());
+        }
+
+        boolean committed() {
+            return COMMITTED.equals(outcome);
+        }
 
         /** Guest bytes migrated per second of total time. */
         double throughputGBps() {
@@ -49,6 +68,9 @@ public final class EngineBench {
     private final List<Integer> workingSets;
     private final int runs;
     private final int fillPercent;
+    int warmupMiB = 256;
+    /** How the engine runs on both ends (a test shortens a deadline to see a run that does not commit). */
+    EngineConfig engine = EngineConfig.DEFAULTS;
     private final PrintStream out;
 
     EngineBench(List<Integer> sizes, List<Integer> workingSets, int runs, int fillPercent, PrintStream out) {
@@ -68,6 +90,7 @@ public final class EngineBench {
         List<Integer> wws = List.of(0, 16, 64);
         int runs = 3;
         int fill = 50;
+        int warmup = 256;
         Path json = null;
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
@@ -79,6 +102,7 @@ public final class EngineBench {
                     case "--wws" -> wws = ints(args[++i]);
                     case "--runs" -> runs = Integer.parseInt(args[++i]);
                     case "--fill" -> fill = Integer.parseInt(args[++i]);
+                    case "--warmup" -> warmup = Integer.parseInt(args[++i]);
                     case "--help", "-h" -> {
                         usage(out);
                         return 0;
@@ -93,13 +117,15 @@ public final class EngineBench {
                 return 2;
             }
         }
-        if (runs < 1 || fill < 0 || fill > 100) {
-            err.println("sealift bench: --runs must be 1 or more and --fill 0..100");
+        if (runs < 1 || fill < 0 || fill > 100 || warmup < 0) {
+            err.println("sealift bench: --runs must be 1 or more, --fill 0..100 and --warmup 0 or more");
             return 2;
         }
         Path root = Files.createTempDirectory("sealift-bench");
         try {
-            List<Row> rows = new EngineBench(sizes, wws, runs, fill, out).measure(root);
+            EngineBench bench = new EngineBench(sizes, wws, runs, fill, out);
+            bench.warmupMiB = warmup;
+            List<Row> rows = bench.measure(root);
             printTable(rows, out);
             if (json != null) {
                 Files.writeString(json, toJson(rows), StandardCharsets.UTF_8);
@@ -117,18 +143,21 @@ public final class EngineBench {
 
     private static void usage(PrintStream out) {
         out.println("usage: sealift bench --engine [--json FILE] [--sizes 256,1024,4096] [--wws 0,16,64] [--runs 3]"
-                + " [--fill 50]");
+                + " [--fill 50] [--warmup 256]");
         out.println("  migrates VMs between two simulated hosts on this machine over loopback, secure and plain,");
         out.println("  and prints medians: total time, downtime, rounds, bytes, throughput, secure/plain ratios.");
         out.println("  --fill is the share of guest pages with non-zero contents (the rest travel as zero markers).");
+        out.println("  --warmup MiB: before each measured run its two fresh hosts migrate an idle VM of this size in the");
+        out.println("  same mode, unmeasured, so the simulated hypervisors' JIT-compiled code is warm, as on hosts that");
+        out.println("  have migrated before (a real hypervisor is compiled code); 0 measures cold hosts.");
     }
 
     List<Row> measure(Path root) throws Exception {
         List<Row> rows = new ArrayList<>();
         long maxMem = sizes.stream().mapToLong(Integer::longValue).max().orElse(0);
-        // the hypervisors hold only metadata on their heaps; guest memory is a shared file
-        // the source hypervisor keeps the latest sealing of every protected page (a quarter of memory) on its heap
-        List<String> jvm = List.of("-Xmx" + (256 + maxMem * 3 / 8) + "m", "-XX:MaxDirectMemorySize=32g",
+        // the hypervisors hold only metadata on their heaps (about 50 bytes per protected page): guest memory and the
+        // sealed-page slots are shared files, protected plaintext is off the heap
+        List<String> jvm = List.of("-Xmx" + (256 + maxMem / 16) + "m", "-XX:MaxDirectMemorySize=32g",
                 "-XX:+UseSerialGC");
         int vm = 0;
         for (int mem : sizes) {
@@ -138,6 +167,7 @@ public final class EngineBench {
                 }
                 for (MigrationMode mode : List.of(MigrationMode.PLAIN, MigrationMode.SECURE)) {
                     List<double[]> samples = new ArrayList<>();
+                    List<String> failures = new ArrayList<>();
                     for (int r = 0; r < runs; r++) {
                         // fresh hosts for every run: nothing one migration left in a hypervisor (its sealing cache,
                         // its heap) weighs on the next
@@ -145,25 +175,45 @@ public final class EngineBench {
                         try (SimCluster cluster = SimCluster.start(runRoot, false, jvm, "bench-src", "bench-dst")) {
                             SimBackend src = cluster.host("bench-src");
                             SimBackend dst = cluster.host("bench-dst");
+                            if (warmupMiB > 0) {
+                                warmUp(src, dst, mode, "warmup-" + (++vm));
+                            }
                             DomainConfig c = vm(mem, wws, mode, "bench-" + (++vm), fillPercent);
                             int dom = src.createDomain(c).domId();
                             src.resume(dom);
                             long[] cpu0 = cpu(cluster);
-                            MigrationSummary s = once(src, dom, dst, c);
+                            Outcome o = once(src, dom, dst, c);
                             long[] cpu1 = cpu(cluster);
-                            samples.add(new double[] {s.totalNanos() / 1e6, s.downtimeNanos() / 1e6,
-                                    s.rounds().size(), s.bytes()});
-                            out.printf(Locale.ROOT, "  %-6s %5d MiB wws %3d MiB run %d: %8.1f ms total, %6.2f ms"
+                            MigrationSummary s = o.source();
+                            if (o.failure() == null) {
+                                samples.add(new double[] {s.totalNanos() / 1e6, s.downtimeNanos() / 1e6,
+                                        s.rounds().size(), s.bytes()});
+                            } else {
+                                failures.add(o.failure());
+                            }
+                            out.printf(Locale.ROOT, "  %-6s %5d MiB wws %3d MiB run %d: %s%8.1f ms total, %6.2f ms"
                                     + " downtime, %d rounds, %d bytes; CPU ms agent %d, source hypervisor %d,"
-                                    + " destination hypervisor %d%n", mode, mem, wws, r + 1, s.totalNanos() / 1e6,
-                                    s.downtimeNanos() / 1e6, s.rounds().size(), s.bytes(), cpu1[0] - cpu0[0],
-                                    cpu1[1] - cpu0[1], cpu1[2] - cpu0[2]);
+                                    + " destination hypervisor %d%n", mode, mem, wws, r + 1,
+                                    o.failure() == null ? "" : "NOT COMMITTED (" + o.failure() + "): ",
+                                    s.totalNanos() / 1e6, s.downtimeNanos() / 1e6, s.rounds().size(), s.bytes(),
+                                    cpu1[0] - cpu0[0], cpu1[1] - cpu0[1], cpu1[2] - cpu0[2]);
+                        } catch (Exception e) {
+                            // a host that did not start or a run that broke: record it and go on with the others
+                            String why = e.getClass().getSimpleName() + ": " + e.getMessage();
+                            failures.add(why);
+                            out.printf(Locale.ROOT, "  %-6s %5d MiB wws %3d MiB run %d: FAILED (%s)%n", mode, mem,
+                                    wws, r + 1, why);
                         } finally {
                             SimCluster.deleteTree(runRoot);
                         }
                     }
-                    rows.add(new Row(mem, wws, mode, median(samples, 0), median(samples, 1),
-                            (int) median(samples, 2), (long) median(samples, 3), samples));
+                    if (samples.isEmpty()) {
+                        rows.add(new Row(mem, wws, mode, Double.NaN, Double.NaN, 0, 0, samples, ABORTED,
+                                failures));
+                    } else {
+                        rows.add(new Row(mem, wws, mode, median(samples, 0), median(samples, 1),
+                                (int) median(samples, 2), (long) median(samples, 3), samples, COMMITTED, failures));
+                    }
                 }
             }
         }
@@ -213,21 +263,36 @@ public final class EngineBench {
         return new DomainConfig(name, memMiB, 2, procs, w);
     }
 
-    private static MigrationSummary once(SimBackend src, int dom, SimBackend dst, DomainConfig c) throws Exception {
+    /** An unmeasured migration of an idle VM between the run's hosts; a failure here shows in the measured run. */
+    private void warmUp(SimBackend src, SimBackend dst, MigrationMode mode, String name) throws Exception {
+        DomainConfig w = vm(warmupMiB, 0, mode, name, fillPercent);
+        int dom = src.createDomain(w).domId();
+        src.resume(dom);
+        Outcome o = once(src, dom, dst, w);
+        if (o.failure() != null) {
+            out.println("  (warm-up migration did not commit: " + o.failure() + ")");
+        }
+    }
+
+    /** How one run ended: the source's summary, and why it did not commit (null if it did). */
+    record Outcome(MigrationSummary source, String failure) {
+    }
+
+    private Outcome once(SimBackend src, int dom, SimBackend dst, DomainConfig c) throws Exception {
         Transport[] pair = ChannelTransport.loopbackPair();
         MigrationMode mode = c.hasProtectedProcesses() ? MigrationMode.SECURE : MigrationMode.PLAIN;
-        DestinationMigration d = new DestinationMigration(dst, c, Optional.empty(), pair[1], mode,
-                EngineConfig.DEFAULTS, List.of());
+        DestinationMigration d = new DestinationMigration(dst, c, Optional.empty(), pair[1], mode, engine,
+                List.of());
         CompletableFuture<MigrationResult> dr = CompletableFuture.supplyAsync(d::run);
         MigrationResult s = new SourceMigration(src, dom, Optional.empty(), pair[0], MigrationOptions.defaults(mode),
-                EngineConfig.DEFAULTS, List.of()).run();
+                engine, List.of()).run();
         MigrationResult r = dr.get(10, TimeUnit.MINUTES);
         if (s.summary().outcome() != MigrationOutcome.COMMITTED || r.summary().outcome() != MigrationOutcome.COMMITTED) {
-            throw new IllegalStateException("benchmark migration of " + c.name() + " did not commit: source "
-                    + s.summary().reason() + ", destination " + r.summary().reason());
+            return new Outcome(s.summary(), "source " + s.summary().outcome() + ": " + s.summary().reason()
+                    + "; destination " + r.summary().outcome() + ": " + r.summary().reason());
         }
         dst.destroyDomain(d.domId());
-        return s.summary();
+        return new Outcome(s.summary(), null);
     }
 
     static double median(List<double[]> samples, int field) {
@@ -239,37 +304,80 @@ public final class EngineBench {
         out.println();
         out.printf(Locale.ROOT, "%-7s %6s %6s %10s %10s %6s %14s %9s %10s %12s%n", "mode", "memMiB", "wwsMiB",
                 "totalMs", "downtimeMs", "rounds", "bytes", "GB/s", "time s/p", "downtime +ms");
+        List<String> notes = new ArrayList<>();
         for (Row r : rows) {
-            Row plain = rows.stream().filter(p -> p.mode() == MigrationMode.PLAIN && p.memMiB() == r.memMiB()
-                    && p.wwsMiB() == r.wwsMiB()).findFirst().orElse(null);
-            String ratio = "";
-            String delta = "";
-            if (r.mode() == MigrationMode.SECURE && plain != null) {
-                ratio = String.format(Locale.ROOT, "%.3f", r.totalMs() / plain.totalMs());
-                delta = String.format(Locale.ROOT, "%+.2f", r.downtimeMs() - plain.downtimeMs());
+            if (!r.committed()) {
+                out.printf(Locale.ROOT, "%-7s %6d %6d %10s %10s %6s %14s %9s %10s %12s%n", r.mode(), r.memMiB(),
+                        r.wwsMiB(), r.outcome(), "-", "-", "-", "-", "", "");
+            } else {
+                Row plain = rows.stream().filter(p -> p.mode() == MigrationMode.PLAIN && p.memMiB() == r.memMiB()
+                        && p.wwsMiB() == r.wwsMiB() && p.committed()).findFirst().orElse(null);
+                String ratio = "";
+                String delta = "";
+                if (r.mode() == MigrationMode.SECURE && plain != null) {
+                    ratio = String.format(Locale.ROOT, "%.3f", r.totalMs() / plain.totalMs());
+                    delta = String.format(Locale.ROOT, "%+.2f", r.downtimeMs() - plain.downtimeMs());
+                }
+                out.printf(Locale.ROOT, "%-7s %6d %6d %10.1f %10.2f %6d %14d %9.2f %10s %12s%n", r.mode(),
+                        r.memMiB(), r.wwsMiB(), r.totalMs(), r.downtimeMs(), r.rounds(), r.bytes(),
+                        r.throughputGBps(), ratio, delta);
             }
-            out.printf(Locale.ROOT, "%-7s %6d %6d %10.1f %10.2f %6d %14d %9.2f %10s %12s%n", r.mode(), r.memMiB(),
-                    r.wwsMiB(), r.totalMs(), r.downtimeMs(), r.rounds(), r.bytes(), r.throughputGBps(), ratio, delta);
+            for (String f : r.failures()) {
+                notes.add(r.mode() + " " + r.memMiB() + " MiB wws " + r.wwsMiB() + " MiB: a run did not commit: " + f);
+            }
         }
-        out.println("(medians; GB/s = guest bytes migrated per second of total time; Java "
+        out.println("(medians of committed runs; GB/s = guest bytes migrated per second of total time; Java "
                 + Runtime.version() + ", " + Runtime.getRuntime().availableProcessors() + " CPUs)");
+        for (String n : notes) {
+            out.println("  " + n);
+        }
     }
 
     static String toJson(List<Row> rows) {
         StringBuilder b = new StringBuilder("[\n");
         for (int i = 0; i < rows.size(); i++) {
             Row r = rows.get(i);
-            b.append(String.format(Locale.ROOT, "  {\"memMiB\": %d, \"wwsMiB\": %d, \"mode\": \"%s\", \"totalMs\": %.3f,"
-                    + " \"downtimeMs\": %.3f, \"rounds\": %d, \"bytes\": %d, \"throughputGBps\": %.4f, \"runs\": [",
-                    r.memMiB(), r.wwsMiB(), r.mode(), r.totalMs(), r.downtimeMs(), r.rounds(), r.bytes(),
-                    r.throughputGBps()));
+            b.append(String.format(Locale.ROOT, "  {\"memMiB\": %d, \"wwsMiB\": %d, \"mode\": \"%s\","
+                    + " \"outcome\": \"%s\", \"totalMs\": %s, \"downtimeMs\": %s, \"rounds\": %d, \"bytes\": %d, \"throughputGBps\": %s,"
+                    + " \"runs\": [", r.memMiB(), r.wwsMiB(), r.mode(), r.outcome(), number(r.totalMs(), 3),
+                    number(r.downtimeMs(), 3), r.rounds(), r.bytes(), number(r.throughputGBps(), 4)));
             for (int k = 0; k < r.runs().size(); k++) {
                 double[] s = r.runs().get(k);
                 b.append(String.format(Locale.ROOT, "%s{\"totalMs\": %.3f, \"downtimeMs\": %.3f, \"rounds\": %d,"
                         + " \"bytes\": %d}", k == 0 ? "" : ", ", s[0], s[1], (int) s[2], (long) s[3]));
             }
+            b.append("], \"failures\": [");
+            for (int k = 0; k < r.failures().size(); k++) {
+                b.append(k == 0 ? "" : ", ").append(jsonString(r.failures().get(k)));
+            }
             b.append("]}").append(i + 1 < rows.size() ? ",\n" : "\n");
         }
         return b.append("]\n").toString();
+    }
+
+    /** A JSON number, or null where nothing was measured (no run committed). */
+    private static String number(double v, int decimals) {
+        return Double.isNaN(v) || Double.isInfinite(v) ? "null" : String.format(Locale.ROOT, "%." + decimals + "f", v);
+    }
+
+    static String jsonString(String s) {
+        StringBuilder b = new StringBuilder("\"");
+        for (char ch : s.toCharArray()) {
+            switch (ch) {
+                case '"' -> b.append("\\\"");
+                case '\\' -> b.append("\\\\");
+                case '\n' -> b.append("\\n");
+                case '\r' -> b.append("\\r");
+                case '\t' -> b.append("\\t");
+                default -> {
+                    if (ch < 0x20) {
+                        b.append(String.format(Locale.ROOT, "\\u%04x", (int) ch));
+                    } else {
+                        b.append(ch);
+                    }
+                }
+            }
+        }
+        return b.append('"').toString();
     }
 }

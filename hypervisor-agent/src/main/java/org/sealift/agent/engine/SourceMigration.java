@@ -452,17 +452,19 @@ public final class SourceMigration {
         pauseNanos = ticker.nanoTime();
         phase(MigrationPhase.STOP_AND_COPY);
         watchdog.silence(null, null, 0);
+        // what the last live round left dirty (already taken from the log) plus what was written since
+        DirtyBitmap last = new DirtyBitmap(backend.readDirtyLog(domId, true).words(), pageCount);
+        last.or(pending);
         if (options.mode() == MigrationMode.SECURE) {
-            watchdog.deadline("paused-without-RELEASE deadline ("
-                    + config.deadlines().pausedWithoutRelease().toMillis() + " ms)",
-                    config.deadlines().pausedWithoutRelease().toNanos());
+            long allowance = stopAndCopyAllowanceNanos(last.cardinality(), protectedCount());
+            long deadline = config.deadlines().pausedWithoutRelease().toNanos() + allowance;
+            watchdog.deadline("paused-without-RELEASE deadline (" + config.deadlines().pausedWithoutRelease().toMillis()
+                    + " ms + " + allowance / MS + " ms for " + last.cardinality() + " dirty pages and the MANIFEST)",
+                    Math.max(0, deadline - (ticker.nanoTime() - pauseNanos)));
         } else {
             watchdog.silence("silence deadline (" + config.deadlines().precopySilence().toMillis() + " ms)",
                     this::writerProgress, config.deadlines().precopySilence().toNanos());
         }
-        // what the last live round left dirty (already taken from the log) plus what was written since
-        DirtyBitmap last = new DirtyBitmap(backend.readDirtyLog(domId, true).words(), pageCount);
-        last.or(pending);
         sendRound(last, true);
         // the guest kernel's view of each vCPU; a protected process's own registers travel only sealed
         for (int v = 0; v < vcpus; v++) {
@@ -518,6 +520,30 @@ public final class SourceMigration {
         } catch (HypervisorException e) {
             anomalies.add("source domain " + domId + " not destroyed after the commit: " + e.getMessage());
         }
+    }
+
+    /**
+     * The slowest rate at which stop-and-copy data is assumed to move: the paused-without-RELEASE deadline is
+     * extended by the time the last dirty pages and the MANIFEST need at this rate (docs/protocol.md §8.1), so a
+     * large VM's legitimate stop-and-copy is not cut off, while a stall is still bounded by a known amount.
+     */
+    static final long STOP_AND_COPY_FLOOR_BYTES_PER_SECOND = 64L << 20;
+
+    /**
+     * Extra time for stop-and-copy beyond the fixed deadline: every dirty page at its wire size (a sealed page, the
+     * larger) and the MANIFEST's 32-octet entry per protected page, moved and checked at the floor rate.
+     */
+    static long stopAndCopyAllowanceNanos(long dirtyPages, long protectedPages) {
+        long bytes = dirtyPages * (Pages.SIZE + 64) + protectedPages * 32;
+        return (long) (bytes * 1e9 / STOP_AND_COPY_FLOOR_BYTES_PER_SECOND);
+    }
+
+    private long protectedCount() {
+        long n = 0;
+        for (long w : protectedWords) {
+            n += Long.bitCount(w);
+        }
+        return n;
     }
 
     /** The destination refused or gave up; carries its ABORT record for the hypervisor to verify. */
