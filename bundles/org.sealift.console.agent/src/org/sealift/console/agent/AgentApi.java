@@ -198,9 +198,13 @@ public final class AgentApi implements AutoCloseable {
         return new AgentException(base + m + "; is the agent running? " + fix, e);
     }
 
+    /**
+     * Refuses new requests; what is in flight (an event stream a migration is followed on) goes on until the agent
+     * ends it. Not {@code HttpClient.close()}: that waits for every open stream to end.
+     */
     @Override
     public void close() {
-        http.close();
+        http.shutdown();
     }
 
     @Override

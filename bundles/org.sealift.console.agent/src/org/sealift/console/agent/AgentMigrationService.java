@@ -217,7 +217,7 @@ public final class AgentMigrationService implements MigrationService {
             throw new MigrationException(api.describe() + " accepted the migration of " + request.vmName()
                     + " but named no migration id; its answer was " + view);
         }
-        Run run = new Run(api, id, request, stream, events);
+        Run run = new Run(directory, api, id, request, stream, events);
         Thread t = new Thread(run::follow, "sealift-migration-" + id.substring(0, Math.min(8, id.length())));
         t.setDaemon(true);
         t.start();
@@ -227,7 +227,9 @@ public final class AgentMigrationService implements MigrationService {
     /** One migration followed on its source agent's event stream. */
     private static final class Run implements MigrationHandle {
 
-        private final AgentApi api;
+        private final AgentDirectory directory;
+        /** The source agent's client; taken again from the directory when the settings changed meanwhile. */
+        private AgentApi api;
         private final String id;
         private final MigrationRequest request;
         private final Consumer<MigrationEvent> events;
@@ -238,7 +240,9 @@ public final class AgentMigrationService implements MigrationService {
         private boolean doubtReported;
         private boolean lostReported;
 
-        Run(AgentApi api, String id, MigrationRequest request, EventStream stream, Consumer<MigrationEvent> events) {
+        Run(AgentDirectory directory, AgentApi api, String id, MigrationRequest request, EventStream stream,
+                Consumer<MigrationEvent> events) {
+            this.directory = directory;
             this.api = api;
             this.id = id;
             this.request = request;
@@ -254,7 +258,7 @@ public final class AgentMigrationService implements MigrationService {
         @Override
         public CancelResult cancel() {
             try {
-                api.post("/v1/migrations/" + id + "/cancel", null);
+                directory.api(request.sourceHostId()).post("/v1/migrations/" + id + "/cancel", null);
                 return CancelResult.aborted("host " + request.sourceHostId() + " sends ABORT to "
                         + request.destinationHostId() + ": the destination discards its copy and VM "
                         + request.vmName() + " resumes on " + request.sourceHostId());
@@ -277,7 +281,17 @@ public final class AgentMigrationService implements MigrationService {
                     if (e.get().id() >= 0) {
                         lastEventId = e.get().id();
                     }
-                    if (handle(e.get())) {
+                    boolean done;
+                    try {
+                        done = handle(e.get());
+                    } catch (RuntimeException unreadable) {
+                        // one event this console cannot read must not stop it from following the migration
+                        events.accept(new MigrationEvent.AnomalySeen(id, "CONSOLE", "cannot read the '"
+                                + e.get().type() + "' event " + e.get().data() + " of " + api.describe() + ": "
+                                + unreadable.getMessage()));
+                        done = false;
+                    }
+                    if (done) {
                         stream.close();
                         return;
                     }
@@ -393,6 +407,7 @@ public final class AgentMigrationService implements MigrationService {
                 }
                 EventStream fresh = null;
                 try {
+                    api = directory.api(request.sourceHostId());
                     fresh = api.events(TYPES, lastEventId);
                     JsonNode status = api.get("/v1/migrations/" + id);
                     if (outcome(status)) {
