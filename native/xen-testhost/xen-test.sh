@@ -12,7 +12,9 @@
 # Environment: SEALIFT_XEN_CACHE (image cache), SEALIFT_XEN_TIMEOUT (QEMU
 # bound, seconds), SEALIFT_XEN_JAVA=0|1 (Java checks: default 1 when the
 # agent jar holds org.sealift.agent.xen.XenBackend, and then required),
-# SEALIFT_XEN_ONE_HOST=0 / SEALIFT_XEN_TWO_HOSTS=0 (leave out part 1 / 2).
+# SEALIFT_XEN_ONE_HOST=0 / SEALIFT_XEN_TWO_HOSTS=0 (leave out part 1 / 2),
+# SEALIFT_XEN_ENGINE=1 (part 2 also runs the engine alone between the hosts,
+# with the commit rules checked at its calls, before the agents' run).
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 B=$HERE/build
@@ -138,7 +140,12 @@ two_hosts() {
     port=$(( 20000 + $$ % 20000 ))
     LOGS="$LOGS $B/serial-host-a.log $B/serial-host-b.log"
     rm -f "$B/serial-host-a.log" "$B/serial-host-b.log"
-    SEALIFT_DOM0_ARGS=sealift.role=a sh "$HERE/boot-host.sh" "$IMG" "$B/payload.ext4" "$B/serial-host-a.log" twohost \
+    engine=
+    [ "${SEALIFT_XEN_ENGINE:-0}" = 1 ] && engine=sealift.engine=1
+    # two agent JVMs and a CLI per host pair: a longer bound than one host's
+    SEALIFT_XEN_TIMEOUT=${SEALIFT_XEN_TIMEOUT:-600}
+    export SEALIFT_XEN_TIMEOUT
+    SEALIFT_DOM0_ARGS="sealift.role=a $engine" sh "$HERE/boot-host.sh" "$IMG" "$B/payload.ext4" "$B/serial-host-a.log" twohost \
         -netdev "socket,id=n0,listen=127.0.0.1:$port" -device virtio-net-pci,netdev=n0,mac=52:54:00:5e:a1:0a \
         >"$B/qemu-host-a.out" 2>&1 &
     pid_a=$!
@@ -147,7 +154,7 @@ two_hosts() {
         grep -q ":$(printf '%04X' "$port") 00000000:0000 0A" /proc/net/tcp 2>/dev/null && break
         sleep 0.2
     done
-    SEALIFT_DOM0_ARGS=sealift.role=b sh "$HERE/boot-host.sh" "$IMG" "$B/payload.ext4" "$B/serial-host-b.log" twohost \
+    SEALIFT_DOM0_ARGS="sealift.role=b $engine" sh "$HERE/boot-host.sh" "$IMG" "$B/payload.ext4" "$B/serial-host-b.log" twohost \
         -netdev "socket,id=n0,connect=127.0.0.1:$port" -device virtio-net-pci,netdev=n0,mac=52:54:00:5e:a1:0b \
         >"$B/qemu-host-b.out" 2>&1
     rc_b=$?
@@ -162,20 +169,37 @@ two_hosts() {
         expect init xen-info
         expect "net-$h" eth0-up peer-hello
         [ "$h" = b ] && expect net-b ping-a
-        # the engine's migration of the guest from A to B (dom0/java/XenMigrate.java)
-        if [ "$h" = a ]; then expect migrate-source guest-runs migrate source-never-resumed
-        else
-            expect migrate-destination listening migrate paused-until-resume guest-runs-here
-            # the page that arrived is the page the source froze: the heartbeat the guest had at the pause on
-            # A is the one B finds before resuming it (nothing ran in between, nothing was lost)
-            at_pause=$(sed -n 's/^SEALIFT-XEN-RESULT suite=migrate-source .*hb-at-pause=\([0-9-]*\).*/\1/p' "$B/results-host-a.txt")
-            before_resume=$(sed -n 's/^SEALIFT-XEN-RESULT suite=migrate-destination .*hb-before-resume=\([0-9-]*\).*/\1/p' "$RESULTS")
-            if [ -n "$at_pause" ] && [ "$at_pause" -gt 0 ] && [ "$at_pause" = "$before_resume" ]; then
-                pass "migrate/heartbeat-carried: the guest's heartbeat at the pause on A ($at_pause) is the one B resumed it with"
+        # the engine alone between the hosts (dom0/java/XenMigrate.java), on request
+        if [ -n "$engine" ]; then
+            if [ "$h" = a ]; then expect migrate-source guest-runs migrate source-never-resumed
             else
-                fail "migrate/heartbeat-carried: heartbeat at the pause on A '$at_pause', before the resume on B '$before_resume'"
+                expect migrate-destination listening migrate paused-until-resume guest-runs-here
+                # the page that arrived is the page the source froze: the heartbeat the guest had at the pause on
+                # A is the one B finds before resuming it (nothing ran in between, nothing was lost)
+                at_pause=$(sed -n 's/^SEALIFT-XEN-RESULT suite=migrate-source .*hb-at-pause=\([0-9-]*\).*/\1/p' "$B/results-host-a.txt")
+                before_resume=$(sed -n 's/^SEALIFT-XEN-RESULT suite=migrate-destination .*hb-before-resume=\([0-9-]*\).*/\1/p' "$RESULTS")
+                if [ -n "$at_pause" ] && [ "$at_pause" -gt 0 ] && [ "$at_pause" = "$before_resume" ]; then
+                    pass "migrate/heartbeat-carried: the guest's heartbeat at the pause on A ($at_pause) is the one B resumed it with"
+                else
+                    fail "migrate/heartbeat-carried: heartbeat at the pause on A '$at_pause', before the resume on B '$before_resume'"
+                fi
             fi
         fi
+        # the agents and `sealift migrate` (dom0/run-twohost.sh)
+        if [ "$h" = a ]; then expect agent-a agent-ready guest-runs sealift-migrate source-never-resumed
+        else
+            expect agent-b agent-ready arrived-paused guest-runs-here committed
+            # the guest B resumed is the one A froze, not a fresh boot: its heartbeat goes on from the value it
+            # had at the pause on A
+            at_pause=$(sed -n 's/^SEALIFT-XEN-RESULT suite=agent-a name=source-never-resumed .*hb-at-pause=\([0-9]*\).*/\1/p' "$B/results-host-a.txt")
+            first=$(sed -n 's/^SEALIFT-XEN-STAGE name=first-running hb-first-running=\([0-9]*\).*/\1/p' "$RESULTS")
+            if [ -n "$at_pause" ] && [ -n "$first" ] && [ "$at_pause" -gt 0 ] && [ "$first" -ge "$at_pause" ]; then
+                pass "agent/state-carried: heartbeat $at_pause at the pause on A, $first when first seen running on B"
+            else
+                fail "agent/state-carried: heartbeat at the pause on A '$at_pause', first seen running on B '$first'"
+            fi
+        fi
+        sed -n 's/^SEALIFT-XEN-STAGE name=attestation /  attestation (agent-a): /p' "$RESULTS"
         eval "rc=\$rc_$h"
         if [ "$rc" -eq 0 ] && grep -q '^SEALIFT-XEN-STAGE name=poweroff ' "$RESULTS"; then
             pass "host-$h/poweroff: dom0 finished and powered host $h off"

@@ -537,39 +537,67 @@ static int pv_logdirty(const char *json_path)
     return failures;
 }
 
+/* The domain named NAME (sets domid); 0 if there is none. */
+static int find_domain(const char *name)
+{
+    uint32_t ids[1024], n = 0;
+    if (slx_domain_list(xh, ids, 1024, &n) == 0) {
+        for (uint32_t i = 0; i < n; i++) {
+            char nm[256];
+            if (ids[i] && slx_domain_name(xh, ids[i], nm, sizeof nm) == 0 && strcmp(nm, name) == 0) {
+                domid = ids[i];
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
+/* One status line of the domain domid; 0 if it is gone. */
+static int print_status(void)
+{
+    slx_domain_info di;
+    struct sealift_guest_status st;
+    if (slx_domain_info_get(xh, domid, &di) || read_status(&st))
+        return 0;
+    printf("status dom=%u paused=%d cpu_time_ns=%llu hb=%u dirtied=%u magic=%d\n", domid,
+           (di.flags & SLX_DOMINFO_PAUSED) != 0, (unsigned long long)di.cpu_time_ns, st.heartbeat, st.dirtied,
+           has_magic(&st));
+    return 1;
+}
+
 /*
- * One line about the test guest named NAME, for the shell side of the agent
- * run (run-twohost.sh): "status dom=N paused=0|1 cpu_time_ns=T hb=H
- * dirtied=D magic=0|1", or "status absent" (exit 3) when no domain has that
- * name. What Xen reports, and what the guest wrote in its status page.
+ * Status lines about the test guest named NAME, for the shell side of the
+ * agent run (run-twohost.sh): "status dom=N paused=0|1 cpu_time_ns=T hb=H
+ * dirtied=D magic=0|1", or "status absent" when no domain has that name.
+ * What Xen reports, and what the guest wrote in its status page. With
+ * interval_ms = 0 one line (exit 3 when absent); otherwise one line every
+ * interval_ms until killed, with one open handle: a process per sample
+ * would cost the emulated host's only CPU more than the sampling is worth.
  */
-static int guest_status(const char *name)
+static int guest_status(const char *name, unsigned interval_ms)
 {
     if (slx_open(&xh)) {
         printf("status error %s\n", slx_last_error());
         return 1;
     }
-    uint32_t ids[1024], n = 0;
-    int found = 0;
-    if (slx_domain_list(xh, ids, 1024, &n) == 0) {
-        for (uint32_t i = 0; i < n && !found; i++) {
-            char nm[256];
-            if (ids[i] && slx_domain_name(xh, ids[i], nm, sizeof nm) == 0 && strcmp(nm, name) == 0) {
-                domid = ids[i];
-                found = 1;
+    int known = 0;
+    for (;;) {
+        if (!known)
+            known = find_domain(name);
+        if (!known || !print_status()) {
+            printf("status absent\n");
+            known = 0;
+            if (!interval_ms) {
+                slx_close(xh);
+                return 3;
             }
         }
+        fflush(stdout);
+        if (!interval_ms)
+            break;
+        sleep_ms(interval_ms);
     }
-    slx_domain_info di;
-    struct sealift_guest_status st;
-    if (!found || slx_domain_info_get(xh, domid, &di) || read_status(&st)) {
-        printf("status absent\n");
-        slx_close(xh);
-        return 3;
-    }
-    printf("status dom=%u paused=%d cpu_time_ns=%llu hb=%u dirtied=%u magic=%d\n", domid,
-           (di.flags & SLX_DOMINFO_PAUSED) != 0, (unsigned long long)di.cpu_time_ns, st.heartbeat, st.dirtied,
-           has_magic(&st));
     slx_close(xh);
     return 0;
 }
@@ -579,10 +607,12 @@ int main(int argc, char **argv)
     if (argc == 3 && strcmp(argv[1], "--pv-logdirty") == 0)
         return pv_logdirty(argv[2]);
     if (argc == 3 && strcmp(argv[1], "--status") == 0)
-        return guest_status(argv[2]);
+        return guest_status(argv[2], 0);
+    if (argc == 4 && strcmp(argv[1], "--watch") == 0 && atoi(argv[3]) > 0)
+        return guest_status(argv[2], (unsigned)atoi(argv[3]));
     if (argc != 4) {
         fprintf(stderr, "usage: %s GUEST_JSON GUEST_ELF GUEST_CMDLINE | --pv-logdirty PV_GUEST_JSON"
-                " | --status NAME\n", argv[0]);
+                " | --status NAME | --watch NAME INTERVAL_MS\n", argv[0]);
         return 2;
     }
     int rc = slx_open(&xh);

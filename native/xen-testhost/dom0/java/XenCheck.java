@@ -113,7 +113,9 @@ public final class XenCheck {
             dom = g.domId();
             created = true;
             Status s = status();
-            result("create-paused", g.state() == DomainState.PAUSED && !s.magic() && g.name().equals("sealift-jguest"),
+            // 32 MiB: the RAM, although Xen's max_gpfn of a PVH guest lies near 4 GiB (libxl's special pages)
+            result("create-paused", g.state() == DomainState.PAUSED && !s.magic() && g.name().equals("sealift-jguest")
+                    && g.config().memoryMiB() == 32 && g.pageCount() == 32 * 256,
                     "domid=" + dom + " state=" + g.state() + " memoryMiB=" + g.config().memoryMiB() + " pages="
                             + g.pageCount() + " status-page-magic=" + s.magic());
         } catch (HypervisorException e) {

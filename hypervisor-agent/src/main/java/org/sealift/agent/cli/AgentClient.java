@@ -58,6 +58,16 @@ public final class AgentClient {
         }
     }
 
+    /**
+     * Connect (TCP and TLS handshake) and request timeouts; the system properties {@code sealift.client.connect-timeout-ms}
+     * and {@code sealift.client.request-timeout-ms} widen them where everything is slow (the Xen stage runs the CLI in
+     * an emulated dom0, where a cold JVM's first TLS handshake alone takes longer than 10 s).
+     */
+    private static final Duration CONNECT_TIMEOUT = Duration.ofMillis(Long.getLong("sealift.client.connect-timeout-ms",
+            10_000));
+    private static final Duration REQUEST_TIMEOUT = Duration.ofMillis(Long.getLong("sealift.client.request-timeout-ms",
+            60_000));
+
     private final String name;
     private final URI base;
     private final HttpClient http;
@@ -71,7 +81,7 @@ public final class AgentClient {
         this.base = base;
         SSLContext ctx = SealiftTls.managementApiClient(operator, expectedHost, clock);
         this.http = HttpClient.newBuilder().sslContext(ctx).sslParameters(SealiftTls.parameters(ctx, false))
-                .connectTimeout(Duration.ofSeconds(10)).build();
+                .connectTimeout(CONNECT_TIMEOUT).build();
     }
 
     public String name() {
@@ -83,13 +93,13 @@ public final class AgentClient {
     }
 
     public JsonNode get(String path) throws ApiError, Unreachable {
-        return send(HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(60)).GET().build());
+        return send(HttpRequest.newBuilder(base.resolve(path)).timeout(REQUEST_TIMEOUT).GET().build());
     }
 
     public JsonNode post(String path, Object body) throws ApiError, Unreachable {
         HttpRequest.BodyPublisher p = body == null ? HttpRequest.BodyPublishers.noBody()
                 : HttpRequest.BodyPublishers.ofByteArray(Json.write(body));
-        HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path)).timeout(Duration.ofSeconds(60)).POST(p);
+        HttpRequest.Builder b = HttpRequest.newBuilder(base.resolve(path)).timeout(REQUEST_TIMEOUT).POST(p);
         if (body != null) {
             b.header("Content-Type", Json.MEDIA_TYPE);
         }
