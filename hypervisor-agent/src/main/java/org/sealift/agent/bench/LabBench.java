@@ -61,7 +61,6 @@ public final class LabBench {
 
     static final String SOURCE = "h1";
     static final String DESTINATION = "h2";
-    private static final String OUTCOME_COMMITTED = "COMMITTED";
     /** No production deadline lets a migration run this long; past it the agent is assumed stuck. */
     private static final Duration OUTCOME_WAIT = Duration.ofMinutes(30);
 
@@ -92,7 +91,7 @@ public final class LabBench {
             double totalMs, double downtimeMs, int rounds, long bytes, Cpu cpu) {
 
         boolean committed() {
-            return OUTCOME_COMMITTED.equals(outcome);
+            return EngineBench.COMMITTED.equals(outcome);
         }
 
         double[] sample() {
@@ -143,11 +142,11 @@ public final class LabBench {
     }
 
     /**
-     * The simulated hypervisors keep what each migration sealed or received on their heaps after it ended (their
-     * default heap is 4 GiB; the engine benchmark met this as a source hypervisor dying after several 1 GiB runs), so
-     * a lab of this benchmark carries at most this much protected memory before it is replaced by a fresh one.
+     * The simulated hypervisors keep every migration's run (its per-page tables) after it ended, and their heap is
+     * 4 GiB (a source hypervisor of the engine benchmark once died of it after several 1 GiB runs), so a lab of this
+     * benchmark carries at most this much protected memory before it is replaced by a fresh one.
      */
-    static final long PROTECTED_MIB_PER_LAB = 2048;
+    static final long PROTECTED_MIB_PER_LAB = 8192;
 
     private final Settings settings;
     private final Path root;
@@ -216,7 +215,6 @@ public final class LabBench {
             EngineBench.printTable(rows, out);
             out.println("(between lab hosts " + SOURCE + " -> " + DESTINATION + ": agent processes over the"
                     + " management API and their TLS 1.3 channel on loopback)");
-            printNotCommitted(results, out);
             printCeilingAndTargets(rows, ceiling, out);
             if (s.json() != null) {
                 Files.writeString(s.json(), toJson(rows, results, ceiling), StandardCharsets.UTF_8);
@@ -244,6 +242,7 @@ public final class LabBench {
         // production agent settings (no lab shortcuts): the deadlines are the ones a real cluster has
         lab = Lab.start(root.resolve("lab-" + (++labs)), new Lab.Options(false, false, Map.of()), err);
         connect(lab.info());
+        warmUp();
     }
 
     /** Uses hosts h1 and h2 of the lab running in {@code dir}; false (with the reason printed) if there is none. */
@@ -264,6 +263,7 @@ public final class LabBench {
         }
         err.println("sealift bench: using the running lab in " + dir + " (its demo VMs keep running and share the"
                 + " CPU with the benchmark; it is not replaced when its hypervisors' heaps fill)");
+        warmUp();
         return true;
     }
 
@@ -276,13 +276,17 @@ public final class LabBench {
         LabInfo.Agent d = lab.agent(DESTINATION).orElseThrow();
         pids = new long[] {s.pid(), d.pid(), s.hypervisorPid(), d.hypervisorPid()};
         protectedMiB = 0;
-        if (settings.warmUp()) {
-            // the agents' JITs are cold in a fresh lab: the first migrations would pay for it
-            int mem = Math.min(256, settings.sizes().stream().mapToInt(Integer::intValue).min().orElse(64));
-            for (MigrationMode mode : List.of(MigrationMode.PLAIN, MigrationMode.SECURE)) {
-                RunResult w = once(mem, 0, mode, 0);
-                out.printf(Locale.ROOT, "  warm-up %-6s %5d MiB: %s%n", mode, mem, describe(w));
-            }
+    }
+
+    /** Unrecorded migrations each way: the agents' JITs are cold in a fresh lab, the first runs would pay for it. */
+    private void warmUp() {
+        if (!settings.warmUp()) {
+            return;
+        }
+        int mem = Math.min(256, settings.sizes().stream().mapToInt(Integer::intValue).min().orElse(64));
+        for (MigrationMode mode : List.of(MigrationMode.PLAIN, MigrationMode.SECURE)) {
+            RunResult w = once(mem, 0, mode, 0);
+            out.printf(Locale.ROOT, "  warm-up %-6s %5d MiB: %s%n", mode, mem, describe(w));
         }
     }
 
@@ -312,12 +316,12 @@ public final class LabBench {
                 case "--json" -> json = Path.of(value(args, ++i, a));
                 case "--sizes" -> sizes = ints(a, value(args, ++i, a), 1);
                 case "--wws" -> wws = ints(a, value(args, ++i, a), 0);
-                case "--runs" -> runs = ints(a, value(args, ++i, a), 1).get(0);
-                case "--fill" -> fill = ints(a, value(args, ++i, a), 0).get(0);
-                case "--ceiling-mib" -> ceiling = ints(a, value(args, ++i, a), 1).get(0);
+                case "--runs" -> runs = one(a, value(args, ++i, a), 1);
+                case "--fill" -> fill = one(a, value(args, ++i, a), 0);
+                case "--ceiling-mib" -> ceiling = one(a, value(args, ++i, a), 1);
                 case "--lab" -> lab = true;
                 case "--no-warmup" -> warmUp = false;
-                case "--protected-mib-per-lab" -> perLab = ints(a, value(args, ++i, a), 1).get(0);
+                case "--protected-mib-per-lab" -> perLab = one(a, value(args, ++i, a), 1);
                 case "--help", "-h" -> {
                     return null;
                 }
@@ -335,6 +339,14 @@ public final class LabBench {
             throw new UsageException("option " + option + " needs a value");
         }
         return args[i];
+    }
+
+    private static int one(String option, String value, int min) throws UsageException {
+        List<Integer> v = ints(option, value, min);
+        if (v.size() != 1) {
+            throw new UsageException("option " + option + " takes one number, not '" + value + "'");
+        }
+        return v.get(0);
     }
 
     /** A comma-separated list of whole numbers, each at least {@code min}. */
@@ -373,7 +385,7 @@ public final class LabBench {
         out.println("  --no-warmup    skip the unrecorded warm-up migrations (after each lab start)");
         out.println("  --protected-mib-per-lab  protected memory a lab's hypervisors carry before the benchmark"
                 + " replaces");
-        out.println("                 the lab (they keep what each migration sealed or received on their heaps)");
+        out.println("                 the lab (they keep each migration's tables on their heaps)");
     }
 
     // ---- the matrix ---------------------------------------------------------------------------------------------
@@ -388,8 +400,8 @@ public final class LabBench {
                 // plain and secure alternate, so that a busy neighbour on a shared machine weighs on both alike
                 for (int r = 1; r <= settings.runs(); r++) {
                     for (MigrationMode mode : List.of(MigrationMode.PLAIN, MigrationMode.SECURE)) {
-                        if (mode == MigrationMode.SECURE && lab != null && protectedMiB > 0
-                                && protectedMiB + mem / 4 > settings.protectedMiBPerLab()) {
+                        if (mode == MigrationMode.SECURE && lab != null
+                                && needsFreshLab(protectedMiB, mem, settings.protectedMiBPerLab())) {
                             err.println("sealift bench: " + protectedMiB + " MiB of protected memory went through"
                                     + " this lab's hypervisors; starting a fresh lab for the next runs");
                             startLab();
@@ -447,6 +459,14 @@ public final class LabBench {
             remove(dst, name);
             remove(src, name);
         }
+    }
+
+    /**
+     * Whether a secure run of a {@code memMiB} VM (a quarter protected) would take a lab past its budget; a lab that
+     * carried nothing yet takes any run, or a VM larger than the budget could never be measured.
+     */
+    static boolean needsFreshLab(long carriedMiB, int memMiB, long budgetMiB) {
+        return carriedMiB > 0 && carriedMiB + memMiB / 4 > budgetMiB;
     }
 
     private long[] cpu() {
@@ -547,12 +567,17 @@ public final class LabBench {
             seen.add(r);
             List<double[]> samples = results.stream().filter(x -> x.sameConfiguration(r) && x.committed())
                     .map(RunResult::sample).toList();
+            List<String> failures = results.stream().filter(x -> x.sameConfiguration(r) && !x.committed())
+                    .map(x -> "run " + x.run() + ": " + x.outcome() + ": " + x.reason()).toList();
             if (samples.isEmpty()) {
-                continue; // no median of nothing: printNotCommitted lists these runs
+                // kept as the engine benchmark keeps it: ABORTED, no medians, the reasons
+                rows.add(new EngineBench.Row(r.memMiB(), r.wwsMiB(), r.mode(), Double.NaN, Double.NaN, 0, 0,
+                        samples, EngineBench.ABORTED, failures));
+            } else {
+                rows.add(new EngineBench.Row(r.memMiB(), r.wwsMiB(), r.mode(), EngineBench.median(samples, 0),
+                        EngineBench.median(samples, 1), (int) EngineBench.median(samples, 2),
+                        (long) EngineBench.median(samples, 3), samples, EngineBench.COMMITTED, failures));
             }
-            rows.add(new EngineBench.Row(r.memMiB(), r.wwsMiB(), r.mode(), EngineBench.median(samples, 0),
-                    EngineBench.median(samples, 1), (int) EngineBench.median(samples, 2),
-                    (long) EngineBench.median(samples, 3), samples));
         }
         // the table shows plain before secure for each size and working set
         rows.sort((a, b) -> a.memMiB() != b.memMiB() ? Integer.compare(a.memMiB(), b.memMiB())
@@ -567,23 +592,11 @@ public final class LabBench {
                 c.rawMBperCpuSecond(), c.transportMBperCpuSecond());
     }
 
-    static void printNotCommitted(List<RunResult> results, PrintStream out) {
-        List<RunResult> failed = results.stream().filter(r -> !r.committed()).toList();
-        if (failed.isEmpty()) {
-            return;
-        }
-        out.println("runs that did not commit (left out of the medians):");
-        for (RunResult r : failed) {
-            out.printf(Locale.ROOT, "  %-6s %5d MiB wws %3d MiB run %d: %s%n", r.mode(), r.memMiB(), r.wwsMiB(),
-                    r.run(), describe(r));
-        }
-    }
-
     private static void printCeilingAndTargets(List<EngineBench.Row> rows, Ceiling ceiling, PrintStream out) {
         out.printf(Locale.ROOT, "ceiling: loopback TLS 1.3 carries %.0f MB/s here (%.0f MB/s as the engine's"
                 + " transport writes); the medians' bytes alone would take:%n", ceiling.rawMBps(),
                 ceiling.transportMBps());
-        for (EngineBench.Row r : rows) {
+        for (EngineBench.Row r : rows.stream().filter(EngineBench.Row::committed).toList()) {
             out.printf(Locale.ROOT, "  %-6s %5d MiB wws %3d MiB: %8.1f ms at the ceiling (%.0f%% of the measured"
                     + " total)%n", r.mode(), r.memMiB(), r.wwsMiB(), ceiling.millisFor(r.bytes()),
                     100.0 * ceiling.millisFor(r.bytes()) / r.totalMs());
@@ -591,7 +604,7 @@ public final class LabBench {
         double worst = 0;
         for (EngineBench.Row s : rows) {
             Optional<EngineBench.Row> p = plainOf(rows, s);
-            if (s.mode() == MigrationMode.SECURE && p.isPresent()) {
+            if (s.mode() == MigrationMode.SECURE && s.committed() && p.isPresent()) {
                 worst = Math.max(worst, s.totalMs() / p.get().totalMs());
             }
         }
@@ -599,8 +612,8 @@ public final class LabBench {
             out.printf(Locale.ROOT, "target secure/plain total-time ratio <= 1.10: worst %.3f (%s)%n", worst,
                     worst <= 1.10 ? "met" : "not met");
         }
-        rows.stream().filter(r -> r.mode() == MigrationMode.SECURE && r.memMiB() == 1024 && r.wwsMiB() == 16)
-                .findFirst().ifPresent(r -> out.printf(Locale.ROOT, "target 1 GiB VM, 16 MiB working set, secure:"
+        rows.stream().filter(r -> r.mode() == MigrationMode.SECURE && r.memMiB() == 1024 && r.wwsMiB() == 16
+                && r.committed()).findFirst().ifPresent(r -> out.printf(Locale.ROOT, "target 1 GiB VM, 16 MiB working set, secure:"
                         + " under 1000 ms total and 50 ms downtime: %.1f ms and %.2f ms (%s); its %d bytes need"
                         + " %.1f ms at the loopback TLS ceiling%n", r.totalMs(), r.downtimeMs(),
                         r.totalMs() < 1000 && r.downtimeMs() < 50 ? "met" : "not met", r.bytes(),
@@ -609,53 +622,31 @@ public final class LabBench {
 
     private static Optional<EngineBench.Row> plainOf(List<EngineBench.Row> rows, EngineBench.Row r) {
         return rows.stream().filter(p -> p.mode() == MigrationMode.PLAIN && p.memMiB() == r.memMiB()
-                && p.wwsMiB() == r.wwsMiB()).findFirst();
+                && p.wwsMiB() == r.wwsMiB() && p.committed()).findFirst();
     }
 
     /**
-     * The engine benchmark's JSON rows, each with {@code outcome} (COMMITTED: medians over its committed runs) and
-     * the runs that did not commit ({@code notCommitted}, with outcome and reason); a configuration none of whose
-     * runs committed is a row with that outcome and reason and no medians. Every row also carries the ceiling.
+     * The engine benchmark's JSON rows ({@code outcome}: COMMITTED with medians over the committed runs, or ABORTED
+     * with null medians; {@code failures}: why runs did not commit), each with the runs that did not commit in
+     * detail ({@code notCommitted}: run, the agent's outcome and reason, totals, CPU), the median CPU time of the
+     * committed runs, and the ceiling.
      */
     static String toJson(List<EngineBench.Row> rows, List<RunResult> results, Ceiling ceiling) throws IOException {
-        ArrayNode committed = (ArrayNode) Json.mapper().readTree(EngineBench.toJson(rows));
-        ArrayNode all = Json.mapper().createArrayNode();
-        List<RunResult> seen = new ArrayList<>();
-        for (RunResult r : results) {
-            if (seen.stream().anyMatch(r::sameConfiguration)) {
-                continue;
-            }
-            seen.add(r);
-            ObjectNode row = null;
-            for (JsonNode n : committed) {
-                if (n.path("memMiB").asInt() == r.memMiB() && n.path("wwsMiB").asInt() == r.wwsMiB()
-                        && n.path("mode").asText().equals(r.mode().toString())) {
-                    row = (ObjectNode) n;
-                }
-            }
-            List<RunResult> failed = results.stream().filter(x -> x.sameConfiguration(r) && !x.committed()).toList();
-            if (row == null) {
-                row = all.objectNode();
-                row.put("memMiB", r.memMiB());
-                row.put("wwsMiB", r.wwsMiB());
-                row.put("mode", r.mode().toString());
-                for (String f : List.of("totalMs", "downtimeMs", "rounds", "bytes")) {
-                    row.putNull(f);
-                }
-                row.put("outcome", failed.get(0).outcome());
-                row.put("reason", failed.get(0).reason());
-            } else {
-                row.put("outcome", OUTCOME_COMMITTED);
-                List<double[]> cpu = results.stream().filter(x -> x.sameConfiguration(r) && x.committed()
-                        && x.cpu().known()).map(x -> x.cpu().sample()).toList();
-                if (!cpu.isEmpty()) {
-                    putCpu(row.putObject("cpuMs"), new Cpu((long) EngineBench.median(cpu, 0),
-                            (long) EngineBench.median(cpu, 1), (long) EngineBench.median(cpu, 2),
-                            (long) EngineBench.median(cpu, 3)));
-                }
+        ArrayNode json = (ArrayNode) Json.mapper().readTree(EngineBench.toJson(rows));
+        for (int i = 0; i < rows.size(); i++) {
+            EngineBench.Row r = rows.get(i);
+            ObjectNode row = (ObjectNode) json.get(i);
+            List<RunResult> mine = results.stream().filter(x -> x.memMiB() == r.memMiB() && x.wwsMiB() == r.wwsMiB()
+                    && x.mode() == r.mode()).toList();
+            List<double[]> cpu = mine.stream().filter(x -> x.committed() && x.cpu().known())
+                    .map(x -> x.cpu().sample()).toList();
+            if (!cpu.isEmpty()) {
+                putCpu(row.putObject("cpuMs"), new Cpu((long) EngineBench.median(cpu, 0),
+                        (long) EngineBench.median(cpu, 1), (long) EngineBench.median(cpu, 2),
+                        (long) EngineBench.median(cpu, 3)));
             }
             ArrayNode nc = row.putArray("notCommitted");
-            for (RunResult f : failed) {
+            for (RunResult f : mine.stream().filter(x -> !x.committed()).toList()) {
                 ObjectNode o = nc.addObject();
                 o.put("run", f.run());
                 o.put("outcome", f.outcome());
@@ -671,9 +662,8 @@ public final class LabBench {
             row.put("transport", "lab agents, TLS 1.3 agent channel on loopback");
             row.put("tlsCeilingMBps", Math.round(ceiling.rawMBps() * 10) / 10.0);
             row.put("tlsCeilingMBperCpuSecond", Math.round(ceiling.rawMBperCpuSecond() * 10) / 10.0);
-            all.add(row);
         }
-        return Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(all) + "\n";
+        return Json.mapper().writerWithDefaultPrettyPrinter().writeValueAsString(json) + "\n";
     }
 
     private static void putCpu(ObjectNode o, Cpu c) {

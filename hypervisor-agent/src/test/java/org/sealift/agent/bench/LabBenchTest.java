@@ -74,6 +74,8 @@ class LabBenchTest {
                 .getMessage().contains("at least 1"));
         assertTrue(assertThrows(LabBench.UsageException.class,
                 () -> LabBench.parse(new String[] {"--sizes", "256,big"})).getMessage().contains("'256,big'"));
+        assertTrue(assertThrows(LabBench.UsageException.class, () -> LabBench.parse(new String[] {"--runs", "1,3"}))
+                .getMessage().contains("takes one number"));
         assertTrue(assertThrows(LabBench.UsageException.class, () -> LabBench.parse(new String[] {"--json"}))
                 .getMessage().contains("needs a value"));
         assertTrue(assertThrows(LabBench.UsageException.class, () -> LabBench.parse(new String[] {"--fill", "101"}))
@@ -94,7 +96,7 @@ class LabBenchTest {
     }
 
     @Test
-    void mediansTakeOnlyCommittedRunsAndAConfigurationWithoutOneHasNoRow() {
+    void mediansTakeOnlyCommittedRunsAndAConfigurationWithoutOneIsAborted() {
         List<LabBench.RunResult> results = List.of(
                 run(256, 0, MigrationMode.PLAIN, 1, "COMMITTED", 100, 10, 2, 1000),
                 run(256, 0, MigrationMode.SECURE, 1, "COMMITTED", 300, 30, 3, 3000),
@@ -106,7 +108,7 @@ class LabBenchTest {
                 run(4096, 16, MigrationMode.PLAIN, 1, "COMMITTED", 6000, 40, 3, 4L << 30));
         List<EngineBench.Row> rows = LabBench.rows(results);
 
-        assertEquals(3, rows.size(), rows.toString());
+        assertEquals(4, rows.size(), rows.toString());
         EngineBench.Row plain = rows.get(0);
         assertEquals(MigrationMode.PLAIN, plain.mode());
         assertEquals(120, plain.totalMs()); // median of 100, 140, 120
@@ -119,15 +121,25 @@ class LabBenchTest {
         assertEquals(40, secure.downtimeMs());
         assertEquals(4000, secure.bytes());
         assertEquals(2, secure.runs().size());
+        assertTrue(secure.committed());
+        assertEquals(List.of("run 2: ABORTED_BY_SOURCE: DEADLINE: VM paused without RELEASE for 5000 ms"),
+                secure.failures());
         assertEquals(4096, rows.get(2).memMiB());
-        assertEquals(MigrationMode.PLAIN, rows.get(2).mode()); // 4096/16 secure never committed
+        assertEquals(MigrationMode.PLAIN, rows.get(2).mode());
+        assertTrue(rows.get(2).committed());
+        EngineBench.Row never = rows.get(3);
+        assertEquals(MigrationMode.SECURE, never.mode());
+        assertEquals(EngineBench.ABORTED, never.outcome());
+        assertTrue(Double.isNaN(never.totalMs()), "no median without a committed run");
+        assertEquals(1, never.failures().size());
 
+        // the engine benchmark's table shows the aborted configuration and why each run did not commit
         ByteArrayOutputStream b = new ByteArrayOutputStream();
-        LabBench.printNotCommitted(results, new PrintStream(b, true, StandardCharsets.UTF_8));
-        String listed = b.toString(StandardCharsets.UTF_8);
-        assertTrue(listed.contains("256 MiB wws   0 MiB run 2: ABORTED_BY_SOURCE: DEADLINE: VM paused"), listed);
-        assertTrue(listed.contains("4096 MiB wws  16 MiB run 1: ABORTED_BY_SOURCE"), listed);
-        assertEquals(3, listed.lines().count(), listed);
+        EngineBench.printTable(rows, new PrintStream(b, true, StandardCharsets.UTF_8));
+        String table = b.toString(StandardCharsets.UTF_8);
+        assertTrue(table.lines().anyMatch(l -> l.matches("secure +4096 +16 +ABORTED .*")), table);
+        assertTrue(table.contains("run 2: ABORTED_BY_SOURCE: DEADLINE: VM paused"), table);
+        assertTrue(table.contains("4096 MiB wws 16 MiB: a run did not commit: run 1: ABORTED_BY_SOURCE"), table);
     }
 
     @Test
@@ -169,9 +181,10 @@ class LabBenchTest {
 
         JsonNode never = json.get(2);
         assertEquals(4096, never.path("memMiB").asInt());
-        assertEquals("ABORTED_BY_SOURCE", never.path("outcome").asText());
-        assertTrue(never.path("reason").asText().contains("without RELEASE"), never.toString());
+        assertEquals("ABORTED", never.path("outcome").asText());
+        assertTrue(never.path("failures").get(0).asText().contains("without RELEASE"), never.toString());
         assertTrue(never.path("totalMs").isNull(), "no median without a committed run: " + never);
+        assertEquals("ABORTED_BY_SOURCE", never.path("notCommitted").get(0).path("outcome").asText());
         assertEquals(31_000, never.path("notCommitted").get(0).path("totalMs").asDouble());
     }
 
@@ -181,26 +194,28 @@ class LabBenchTest {
         assertEquals(2000.0, c.millisFor(1_000_000_000L), 1e-9);
     }
 
-    /**
-     * The benchmark end to end in its smallest configuration: a real lab, warm-up, one migration each way, JSON out;
-     * a budget of 4 MiB of protected memory per lab makes the secure run (after the secure warm-up) start on a
-     * fresh lab, as long runs do when the hypervisors' heaps fill.
-     */
+    @Test
+    void aLabIsReplacedOnlyWhenASecureRunWouldTakeItPastItsBudget() {
+        assertFalse(LabBench.needsFreshLab(0, 4096, 64), "a fresh lab takes any run");
+        assertFalse(LabBench.needsFreshLab(1024, 4096, 2048)); // 1024 + 1024 protected = the budget
+        assertTrue(LabBench.needsFreshLab(1025, 4096, 2048));
+        assertTrue(LabBench.needsFreshLab(64, 4096, 1024));
+        assertFalse(LabBench.needsFreshLab(64, 256, 128)); // 64 + 64
+    }
+
+    /** The benchmark end to end in its smallest configuration: a real lab, warm-up, one migration each way, JSON. */
     @Test
     void aTinyLabBenchmarkMigratesSecureAndPlainThroughTheAgentsAndLeavesNoProcessBehind() throws Exception {
         Path json = tmp.resolve("bench.json");
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int rc = LabBench.run(new String[] {"--sizes", "16", "--wws", "0", "--runs", "1", "--ceiling-mib", "8",
-            "--protected-mib-per-lab", "4", "--json", json.toString()},
+            "--json", json.toString()},
                 new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
         String printed = out.toString(StandardCharsets.UTF_8);
         String progress = err.toString(StandardCharsets.UTF_8);
         assertEquals(0, rc, printed + progress);
-        assertTrue(progress.contains("4 MiB of protected memory went through this lab's hypervisors; starting a fresh"
-                + " lab"), progress);
-        // the warm-up ran in both labs
-        assertEquals(4, printed.lines().filter(l -> l.startsWith("  warm-up ")).count(), printed);
+        assertEquals(2, printed.lines().filter(l -> l.startsWith("  warm-up ")).count(), printed);
 
         JsonNode rows = Json.mapper().readTree(Files.readString(json));
         assertEquals(2, rows.size(), rows.toPrettyString());
