@@ -927,8 +927,8 @@ final class Migrations {
 
     /**
      * Completes the verified copy: its pages are in place already (each verified version was staged as it arrived),
-     * so only keys and contexts are installed; then the OS view is re-encrypted in the background (the guest does not
-     * run before RELEASE, and the view never holds plaintext meanwhile).
+     * so only keys and contexts are installed. The OS view is re-encrypted when the VM resumes ({@link #publishOsView}),
+     * not here: on a busy host that work would compete with the commit while the VM is paused at the source.
      */
     private static void install(DestinationRun run, Manifest m) {
         Domain d = run.domain;
@@ -949,6 +949,13 @@ final class Migrations {
             d.life.readLock().unlock();
         }
         run.received.destroy();
+    }
+
+    /**
+     * Re-encrypts the guest-visible view of the protected pages under their (installed) keys, in the background, once
+     * the VM runs here; the view never holds plaintext meanwhile.
+     */
+    private static void publishOsView(Domain d) {
         Thread publish = new Thread(() -> {
             d.life.readLock().lock();
             try {
@@ -1035,6 +1042,7 @@ final class Migrations {
         r.endMillis = r.resumeMillis;
         // COMMITTED adds nothing a restart needs (RESUMING already serves DONE and refuses ABORT): written lazily
         hv.persistLater();
+        publishOsView(d);
         LOG.info("host {}: migration {} RESUMED here, DONE", hv.hostId, r.id);
         return done;
     }
@@ -1414,6 +1422,7 @@ final class Migrations {
                 d.state = DomainState.RUNNING;
                 r.resumeMillis = System.currentTimeMillis();
                 d.workload.resume();
+                publishOsView(d);
             } else {
                 if (r.state.isFinal() && r.state != MigrationState.FENCED) {
                     throw SimHypervisor.err(Reason.REFUSED, "migration " + r.id + " is already " + r.state);

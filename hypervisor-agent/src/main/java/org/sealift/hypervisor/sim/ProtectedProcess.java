@@ -41,6 +41,8 @@ final class ProtectedProcess {
     /** The key as the JDK wants it, made once (not per page); dropped when the key changes or is zeroized. */
     private volatile SecretKeySpec keySpec;
     private volatile boolean zeroized;
+    /** No plaintext since the last zeroize: cleared by every write, under the page's lock, after the write. */
+    private volatile boolean wiped;
 
     ProtectedProcess(int processId, ProtectedProcessSpec spec, int vcpus, SecureRandom random) {
         this.processId = processId;
@@ -102,6 +104,7 @@ final class ProtectedProcess {
         synchronized (lockFor(index)) {
             plainPage(index).put(content.duplicate());
             versions[index] = version;
+            wiped = false;
             publish(index, osView);
         }
     }
@@ -115,6 +118,7 @@ final class ProtectedProcess {
             if (Long.compareUnsigned(version, versions[index]) > 0) {
                 plainPage(index).put(content, 0, PAGE);
                 versions[index] = version;
+                wiped = false;
             }
         }
     }
@@ -127,6 +131,7 @@ final class ProtectedProcess {
         synchronized (lockFor(index)) {
             plainPage(index).putLong(offset, value);
             versions[index]++;
+            wiped = false;
             publish(index, osView);
         }
     }
@@ -212,9 +217,13 @@ final class ProtectedProcess {
         zeroized = true;
         Arrays.fill(key, (byte) 0);
         keySpec = null;
-        for (int i = 0; i < pfns.length; i++) {
-            synchronized (lockFor(i)) {
-                plain.put(i * PAGE, ZERO_PAGE, 0, PAGE);
+        // a second zeroize (destroy after DONE or ABORT) skips the pages unless something was written since
+        if (!wiped) {
+            wiped = true;
+            for (int i = 0; i < pfns.length; i++) {
+                synchronized (lockFor(i)) {
+                    plain.put(i * PAGE, ZERO_PAGE, 0, PAGE);
+                }
             }
         }
         for (byte[] c : contexts) {
