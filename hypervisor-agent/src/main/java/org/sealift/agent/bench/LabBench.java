@@ -215,6 +215,7 @@ public final class LabBench {
             EngineBench.printTable(rows, out);
             out.println("(between lab hosts " + SOURCE + " -> " + DESTINATION + ": agent processes over the"
                     + " management API and their TLS 1.3 channel on loopback)");
+            printCpu(rows, results, out);
             printCeilingAndTargets(rows, ceiling, out);
             if (s.json() != null) {
                 Files.writeString(s.json(), toJson(rows, results, ceiling), StandardCharsets.UTF_8);
@@ -590,6 +591,30 @@ public final class LabBench {
                 + " %.0f MB/s with 1 MiB writes, %.0f MB/s as the engine's transport writes; per CPU-second of both"
                 + " ends %.0f and %.0f MB%n", when, c.repetitions(), c.mib(), c.rawMBps(), c.transportMBps(),
                 c.rawMBperCpuSecond(), c.transportMBperCpuSecond());
+    }
+
+    /** Median CPU milliseconds of all four processes per committed run of a configuration; NaN if none is known. */
+    static double cpuTotalMedian(List<RunResult> results, int memMiB, int wwsMiB, MigrationMode mode) {
+        List<double[]> totals = results.stream().filter(r -> r.memMiB() == memMiB && r.wwsMiB() == wwsMiB
+                && r.mode() == mode && r.committed() && r.cpu().known()).map(r -> new double[] {r.cpu().sourceAgent()
+                + r.cpu().destinationAgent() + r.cpu().sourceHypervisor() + r.cpu().destinationHypervisor()})
+                .toList();
+        return totals.isEmpty() ? Double.NaN : EngineBench.median(totals, 0);
+    }
+
+    /** CPU time next to the wall-clock table: what the neighbours on a shared machine cannot stretch. */
+    static void printCpu(List<EngineBench.Row> rows, List<RunResult> results, PrintStream out) {
+        out.println("CPU per migration (median ms of the four processes: both agents and both hypervisors):");
+        for (EngineBench.Row r : rows.stream().filter(EngineBench.Row::committed).toList()) {
+            double cpu = cpuTotalMedian(results, r.memMiB(), r.wwsMiB(), r.mode());
+            if (Double.isNaN(cpu)) {
+                continue;
+            }
+            double plain = cpuTotalMedian(results, r.memMiB(), r.wwsMiB(), MigrationMode.PLAIN);
+            out.printf(Locale.ROOT, "  %-6s %5d MiB wws %3d MiB: %7.0f ms%s%n", r.mode(), r.memMiB(), r.wwsMiB(), cpu,
+                    r.mode() == MigrationMode.SECURE && plain > 0
+                            ? String.format(Locale.ROOT, " (%.2f x plain)", cpu / plain) : "");
+        }
     }
 
     private static void printCeilingAndTargets(List<EngineBench.Row> rows, Ceiling ceiling, PrintStream out) {

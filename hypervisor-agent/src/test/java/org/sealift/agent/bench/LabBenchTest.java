@@ -189,6 +189,25 @@ class LabBenchTest {
     }
 
     @Test
+    void cpuTimeIsTheMedianOverCommittedRunsOfAllFourProcessesWithTheSecurePlainRatio() {
+        List<LabBench.RunResult> results = List.of(
+                run(256, 0, MigrationMode.PLAIN, 1, "COMMITTED", 100, 10, 2, 1000), // CPU 10+20+30+40 = 100
+                run(256, 0, MigrationMode.PLAIN, 3, "COMMITTED", 100, 10, 2, 1000), // 300
+                run(256, 0, MigrationMode.SECURE, 2, "COMMITTED", 100, 10, 2, 1000), // 200
+                run(256, 0, MigrationMode.SECURE, 4, "COMMITTED", 100, 10, 2, 1000), // 400
+                run(256, 0, MigrationMode.SECURE, 9, "ABORTED_BY_SOURCE", 100, 10, 2, 1000)); // 900: left out
+        assertEquals(200, LabBench.cpuTotalMedian(results, 256, 0, MigrationMode.PLAIN));
+        assertEquals(300, LabBench.cpuTotalMedian(results, 256, 0, MigrationMode.SECURE));
+        assertTrue(Double.isNaN(LabBench.cpuTotalMedian(results, 1024, 0, MigrationMode.SECURE)));
+
+        ByteArrayOutputStream b = new ByteArrayOutputStream();
+        LabBench.printCpu(LabBench.rows(results), results, new PrintStream(b, true, StandardCharsets.UTF_8));
+        String printed = b.toString(StandardCharsets.UTF_8);
+        assertTrue(printed.contains("secure   256 MiB wws   0 MiB:     300 ms (1.50 x plain)"), printed);
+        assertTrue(printed.contains("plain    256 MiB wws   0 MiB:     200 ms\n"), printed);
+    }
+
+    @Test
     void theCeilingSaysHowLongTheBytesTakeAtTheRawRate() {
         LabBench.Ceiling c = new LabBench.Ceiling(500, 400, 300, 200, 64, 3);
         assertEquals(2000.0, c.millisFor(1_000_000_000L), 1e-9);
