@@ -72,10 +72,11 @@ abstract class AttackSuite {
 
     /**
      * For tests in which a copy must wait for a hand-carried token, a restarted agent or an operator's fence: the
-     * destination keeps its verified copy for a minute after READY.
+     * destination keeps its verified copy for a minute after READY. The other deadlines never pass in these tests;
+     * they are long so that a loaded machine's slow verification is not mistaken for a stall.
      */
     static final EngineConfig LONG_AFTER_READY = EngineConfig.DEFAULTS.withDeadlines(new Deadlines(
-            Duration.ofSeconds(8), Duration.ofSeconds(15), Duration.ofSeconds(15), Duration.ofSeconds(60)));
+            Duration.ofSeconds(15), Duration.ofSeconds(30), Duration.ofSeconds(30), Duration.ofSeconds(60)));
 
     @BeforeAll
     static void startHosts() throws Exception {
