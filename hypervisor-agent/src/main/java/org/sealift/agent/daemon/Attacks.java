@@ -73,6 +73,18 @@ final class Attacks {
                 + " (DEADLINE); the destination aborts after its own deadline and zeroizes"),
         HOLD_DONE("hold-done", false, "holds the destination's DONE after RELEASE: the source keeps the VM paused and"
                 + " in doubt until its agent re-serves RELEASE and gets DONE back: COMMITTED, one running copy"),
+        HOLD_HELLO("hold-hello", false, "holds the source's HELLO: the migration stops before the handshake until"
+                + " the source's handshake deadline passes: REJECTED (DEADLINE); for crash exercises"),
+        HOLD_PRECOPY("hold-precopy", false, "holds the second page record of pre-copy and everything after it: the"
+                + " migration stops mid pre-copy until the silence deadline passes; for crash exercises"),
+        HOLD_MANIFEST("hold-manifest", false, "holds the MANIFEST: the source is frozen, the destination still in"
+                + " pre-copy, until the source's paused-without-RELEASE deadline: ABORTED_BY_SOURCE; for crash"
+                + " exercises"),
+        HOLD_READY("hold-ready", false, "holds the destination's READY (as stall does): for crash exercises after"
+                + " READY"),
+        HOLD_RELEASE("hold-release", false, "holds the source's RELEASE: the source has released, the destination"
+                + " holds its verified copy, until its READY deadline passes: in doubt, then settled by the agent's"
+                + " re-served RELEASE; for crash exercises"),
         IMPERSONATE("impersonate", false, "sends the migration to another host that pretends to be the requested"
                 + " one: the source hypervisor refuses its HELLO_REPLY: REJECTED"),
         UNENDORSED_KEY("unendorsed-key", false, "puts an attestation key dom0 made itself (certified by its own CA,"
@@ -100,7 +112,7 @@ final class Attacks {
 
         /** Played by the destination's dom0 (the source tells it in the offer). */
         boolean atDestination() {
-            return this == EARLY_RESUME;
+            return this == EARLY_RESUME || this == HOLD_DONE;
         }
     }
 
@@ -142,13 +154,11 @@ final class Attacks {
                 }
                 out.forward(r);
             };
-            case HOLD_DONE -> stream = (r, out) -> {
-                if (r.direction == Direction.DESTINATION_TO_SOURCE && r.is(RecordType.DONE)) {
-                    notes.accept("hold-done: dom0 holds the destination's DONE and stops forwarding");
-                    out.stall();
-                }
-                out.forward(r);
-            };
+            case HOLD_HELLO -> stream = hold(notes, Direction.SOURCE_TO_DESTINATION, RecordType.HELLO, 1);
+            case HOLD_PRECOPY -> stream = stallAt(notes, RecordType.PAGE_BATCH, 2);
+            case HOLD_MANIFEST -> stream = hold(notes, Direction.SOURCE_TO_DESTINATION, RecordType.MANIFEST, 1);
+            case HOLD_READY -> stream = hold(notes, Direction.DESTINATION_TO_SOURCE, RecordType.READY, 1);
+            case HOLD_RELEASE -> stream = hold(notes, Direction.SOURCE_TO_DESTINATION, RecordType.RELEASE, 1);
             case UNENDORSED_KEY -> stream = unendorsedKey(notes);
             case OLD_POLICY -> {
                 before = () -> {
@@ -220,7 +230,7 @@ final class Attacks {
                     }
                 };
             }
-            case EARLY_RESUME, IMPERSONATE -> {
+            case EARLY_RESUME, HOLD_DONE, IMPERSONATE -> {
                 // played at the destination, resp. by choosing where to connect
             }
             default -> throw new IllegalStateException(attack.label);
@@ -230,7 +240,16 @@ final class Attacks {
 
     /** The destination side: the only attack played there is early-resume. */
     static BackendInterposer.Hook destination(Attack attack, HypervisorBackend real, int domId,
-            Consumer<String> notes) {
+            Consumer<String> notes, HeldOutput held) {
+        if (attack == Attack.HOLD_DONE) {
+            return (call, result) -> {
+                if (call.equals("destination.onRelease")) {
+                    held.hold();
+                    notes.accept("hold-done: the VM resumed here; dom0 holds this host's DONE and everything after it"
+                            + " and keeps the connection open, so the source waits for DONE");
+                }
+            };
+        }
         if (attack != Attack.EARLY_RESUME) {
             return (call, result) -> { };
         }
@@ -239,6 +258,110 @@ final class Attacks {
                 notes.accept("early-resume: dom0 started the incoming VM before RELEASE: " + tryResume(real, domId));
             }
         };
+    }
+
+    /**
+     * Holds back, in one direction, the {@code nth} record of {@code type} and everything after it: the migration
+     * waits at that step, and the note (published as an anomaly event) tells a crash exercise the moment has come.
+     * Unlike a stall it keeps reading what it holds back, so that the end of the connection (a crashed peer) still
+     * reaches the other side at once.
+     */
+    private static StreamInterposer.Tamper hold(Consumer<String> notes, Direction direction, RecordType type, int nth) {
+        AtomicInteger seen = new AtomicInteger();
+        AtomicBoolean holding = new AtomicBoolean();
+        String label = "hold-" + (type == RecordType.PAGE_BATCH ? "precopy" : type.name().toLowerCase(Locale.ROOT));
+        return (r, out) -> {
+            if (r.direction == direction) {
+                if (holding.get()) {
+                    return;
+                }
+                if (r.is(type) && seen.incrementAndGet() == nth) {
+                    holding.set(true);
+                    notes.accept(label + ": dom0 holds " + (nth > 1 ? "page record " + nth + " (" + r + ")" : r)
+                            + " and everything after it " + (direction == Direction.SOURCE_TO_DESTINATION
+                                    ? "to the destination" : "to the source"));
+                    return;
+                }
+            }
+            out.forward(r);
+        };
+    }
+
+    /**
+     * Stops forwarding to the destination at the {@code nth} record of {@code type}: unlike {@link #hold} the source
+     * backs up (its writes block once the buffers are full), so that its engine stays in the step it was in.
+     */
+    private static StreamInterposer.Tamper stallAt(Consumer<String> notes, RecordType type, int nth) {
+        AtomicInteger seen = new AtomicInteger();
+        return (r, out) -> {
+            if (r.direction == Direction.SOURCE_TO_DESTINATION && r.is(type) && seen.incrementAndGet() == nth) {
+                notes.accept("hold-precopy: dom0 holds page record " + nth + " (" + r + ") and stops forwarding to"
+                        + " the destination; the source backs up");
+                out.stall();
+            }
+            out.forward(r);
+        };
+    }
+
+    /**
+     * The destination's side of the agent channel as dom0 can hold it: once {@link #hold()} is called nothing more
+     * reaches the source (the bytes are dropped) and closing does not close the connection, which the agent then
+     * keeps open until the source ends it ({@link #awaitPeerEnd}).
+     */
+    static final class HeldOutput extends java.io.FilterOutputStream {
+        private volatile boolean held;
+
+        HeldOutput(java.io.OutputStream out) {
+            super(out);
+        }
+
+        void hold() {
+            held = true;
+        }
+
+        boolean held() {
+            return held;
+        }
+
+        @Override
+        public void write(int b) throws java.io.IOException {
+            if (!held) {
+                out.write(b);
+            }
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) throws java.io.IOException {
+            if (!held) {
+                out.write(b, off, len);
+            }
+        }
+
+        @Override
+        public void flush() throws java.io.IOException {
+            if (!held) {
+                out.flush();
+            }
+        }
+
+        @Override
+        public void close() throws java.io.IOException {
+            if (!held) {
+                out.close();
+            }
+        }
+
+        /** Reads (and drops) what the source still sends until it closes the connection or dies. */
+        static void awaitPeerEnd(java.io.InputStream in) {
+            byte[] sink = new byte[8192];
+            try {
+                while (in.read(sink) >= 0) {
+                    // the source sends nothing more than END; it closes when its DONE deadline passes
+                }
+            } catch (java.io.IOException e) {
+                // the connection broke: the source is gone
+            }
+        }
     }
 
     private static String tryResume(HypervisorBackend real, int domId) {

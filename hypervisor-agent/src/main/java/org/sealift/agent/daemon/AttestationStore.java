@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -109,17 +110,26 @@ final class AttestationStore {
 
     /** The index of the entry for a migration, if this host logged one. */
     synchronized Optional<Long> indexOf(String migrationIdHex) {
-        for (LogEntry e : log.entries()) {
-            try {
-                if (Hex.encode(e.record().record().migrationId()).equals(migrationIdHex)) {
-                    return Optional.of(e.index());
+        if (indexById == null || indexedSize != log.size()) {
+            // built once and then extended: the resolver asks this for every settled migration, often
+            Map<String, Long> m = indexById == null ? new HashMap<>() : indexById;
+            List<LogEntry> all = log.entries();
+            for (int i = indexById == null ? 0 : indexedSize; i < all.size(); i++) {
+                LogEntry e = all.get(i);
+                try {
+                    m.putIfAbsent(Hex.encode(e.record().record().migrationId()), e.index());
+                } catch (ProtocolException ex) {
+                    // a damaged entry is the verifier's finding, not a match
                 }
-            } catch (ProtocolException ex) {
-                // a damaged entry is the verifier's finding, not a match
             }
+            indexById = m;
+            indexedSize = all.size();
         }
-        return Optional.empty();
+        return Optional.ofNullable(indexById.get(migrationIdHex));
     }
+
+    private Map<String, Long> indexById;
+    private int indexedSize;
 
     /** Compares the file with the hypervisor's own head (signed with a throwaway nonce); null if they agree. */
     String checkAgainstHypervisor() {

@@ -264,8 +264,16 @@ public final class DaemonRoutes {
             throw ApiException.badRequest("invalid_field", "the token is for migration "
                     + MigrationId.of(token.migrationId().bytes()) + ", not " + id);
         }
+        MigrationDecision before;
         try {
-            return DecisionView.of(agent.backend().importToken(token.encode()));
+            before = agent.decision(id).orElse(null);
+        } catch (HypervisorException e) {
+            before = null;
+        }
+        try {
+            MigrationDecision after = agent.backend().importToken(token.encode());
+            agent.afterTokenImport(before, after);
+            return DecisionView.of(after);
         } catch (HypervisorException e) {
             throw refusal(agent, e, "import the " + token.kind() + " token of migration " + id);
         }

@@ -112,6 +112,12 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
     private final Map<String, MigrationRun> migrations = new LinkedHashMap<>();
     private final Map<String, PendingAttestation> awaitingProposal = new ConcurrentHashMap<>();
     private final List<String> setupProblems = new CopyOnWriteArrayList<>();
+    /** Source ABORT tokens to carry to destinations whose agents did not answer yet. */
+    private final Map<MigrationId, String> abortsToDeliver = new ConcurrentHashMap<>();
+    /** Sources settled after RELEASE (by the resolver or an imported token), so that it happens once. */
+    private final java.util.Set<MigrationId> settled = ConcurrentHashMap.newKeySet();
+    /** Settled migrations whose record this agent already tried to log (once per agent run). */
+    private final java.util.Set<MigrationId> attestAttempted = ConcurrentHashMap.newKeySet();
     private volatile boolean closed;
 
     /** A destination's own signed record, logged alone if the source's proposal does not come in time. */
@@ -198,6 +204,9 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
         agent.recover();
         long every = config.migration().resolveInterval().toMillis();
         agent.timers.scheduleWithFixedDelay(agent::resolveInDoubt, every, every, TimeUnit.MILLISECONDS);
+        agent.timers.scheduleWithFixedDelay(agent::deliverAborts, every, every, TimeUnit.MILLISECONDS);
+        // records of migrations settled while no agent ran: at once, then as the hypervisor settles more alone
+        agent.timers.scheduleWithFixedDelay(agent::attestUnrecorded, 0, every, TimeUnit.MILLISECONDS);
         LOG.info("host {}: attached to {}", config.hostId(), a.backend());
         return agent;
     }
@@ -564,6 +573,10 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
 
     private void finishSource(MigrationRun run, MigrationResult result) {
         run.finish(result, clock.instant());
+        if (run.mode == MigrationMode.SECURE && result.summary().outcome() == MigrationOutcome.ABORTED_BY_SOURCE) {
+            // the ABORT record may have died with the stream: carry the token, so the destination zeroizes now
+            result.decision().ifPresent(this::deliverAbort);
+        }
         if (result.attestation().isPresent()) {
             exchangeAttestation(run, result.attestation().get());
         } else if (run.mode == MigrationMode.PLAIN) {
@@ -580,6 +593,36 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
      * refuses, the record is logged with the source's signature alone and the reason is kept.
      */
     private void exchangeAttestation(MigrationRun run, SignedAttestation own) {
+        exchangeAttestation(run, own, clock.instant().plus(commitProposalWait()));
+    }
+
+    /**
+     * How long the two sides of a COMMITTED migration keep trying to put both signatures on its record (a COMMITTED
+     * record needs both): beyond the source's wait for DONE (twice the READY deadline), plus the usual wait.
+     */
+    private Duration commitProposalWait() {
+        return config.migration().readyDeadline().multipliedBy(2).plus(config.migration().attestWait());
+    }
+
+    /** How long a destination waits for the source's proposal before it logs its own record alone. */
+    private long proposalWaitMillis(SignedAttestation own) {
+        try {
+            if (AttestationRecord.fromCanonicalBytes(own.fields()).outcome()
+                    == org.sealift.protocol.attest.Outcome.COMMITTED) {
+                return commitProposalWait().toMillis(); // the source proposes once it has DONE, maybe much later
+            }
+        } catch (ProtocolException e) {
+            // logged alone as it is, after the usual wait
+        }
+        return config.migration().attestWait().toMillis();
+    }
+
+    /**
+     * @param retryUntil for a COMMITTED record whose destination cannot be reached (its agent down): until when the
+     *                   proposal is retried before the record is logged with the source's signature alone
+     */
+    private void exchangeAttestation(MigrationRun run, SignedAttestation own, Instant retryUntil) {
+        attestAttempted.add(MigrationId.parse(run.id)); // in hand: the settled-record sweep leaves it alone
         AttestationRecord rec;
         try {
             rec = AttestationRecord.fromCanonicalBytes(own.fields());
@@ -615,6 +658,17 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
             }
         } catch (IOException | TlsSetupException | HypervisorException e) {
             note = "host " + peer + " could not be asked to countersign: " + e.getMessage();
+            if (rec.outcome() == org.sealift.protocol.attest.Outcome.COMMITTED && !closed
+                    && clock.instant().isBefore(retryUntil) && !(e instanceof HypervisorException)) {
+                // a COMMITTED record needs both signatures: ask again while the destination's agent is away
+                run.attested(null, "waiting to exchange the record with host " + peer + ": " + note);
+                LOG.info("migration {}: {}; retrying", shortId(run.id), note);
+                timers.schedule(() -> {
+                    exchangeAttestation(run, own, retryUntil);
+                    events.publish("attestation", run.view(config.hostId()));
+                }, config.migration().resolveInterval().toMillis(), TimeUnit.MILLISECONDS);
+                return;
+            }
         }
         try {
             long index = store.append(signed);
@@ -743,14 +797,28 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
         register(run);
         HypervisorBackend forEngine = PreparedBackend.of(backend, mode == MigrationMode.SECURE
                 ? "openSecureDestination" : "createDomain", prepared);
+        Attacks.HeldOutput held = attack == Attacks.Attack.HOLD_DONE ? new Attacks.HeldOutput(conn.out()) : null;
         if (attack != null) {
-            forEngine = new BackendInterposer(forEngine, Attacks.destination(attack, backend, domId, note(run)))
-                    .backend();
+            forEngine = new BackendInterposer(forEngine, Attacks.destination(attack, backend, domId, note(run),
+                    held)).backend();
         }
         LOG.info("migration {} of {} {} -> {} ({}): receiving", shortId(run.id), run.vm, from, config.hostId(),
                 mode.name().toLowerCase(java.util.Locale.ROOT));
-        DestinationMigration d = new DestinationMigration(forEngine, vmConfig, Optional.of(from),
-                ChannelTransport.of(conn.in(), conn.out(), conn.describe(), conn), mode, engine,
+        java.io.InputStream in = conn.in();
+        Transport wire = held == null ? ChannelTransport.of(in, conn.out(), conn.describe(), conn)
+                : ChannelTransport.of(new java.io.FilterInputStream(in) {
+                    @Override
+                    public void close() throws IOException {
+                        if (!held.held()) {
+                            super.close();
+                        }
+                    }
+                }, held, conn.describe(), () -> {
+                    if (!held.held()) {
+                        conn.close();
+                    }
+                });
+        DestinationMigration d = new DestinationMigration(forEngine, vmConfig, Optional.of(from), wire, mode, engine,
                 List.of(listener(run)));
         MigrationResult result = d.run();
         run.finish(result, clock.instant());
@@ -760,12 +828,19 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
         if (result.attestation().isPresent()) {
             PendingAttestation p = new PendingAttestation(run, result.attestation().get());
             awaitingProposal.put(run.id, p);
-            timers.schedule(() -> logPendingAlone(p), config.migration().attestWait().toMillis(),
-                    TimeUnit.MILLISECONDS);
+            timers.schedule(() -> logPendingAlone(p), proposalWaitMillis(p.own), TimeUnit.MILLISECONDS);
         } else if (mode == MigrationMode.PLAIN) {
             run.attested(null, "plain migration: the hypervisors took no part and attest nothing");
+        } else if (result.decision().filter(x -> x.state() == MigrationState.FENCED).isPresent()) {
+            run.attested(null, "decided by an operator's fence: the fence file from 'sealift ca fence' is this"
+                    + " migration's record; the hypervisor signs none");
         }
         finished(run);
+        if (held != null && held.held()) {
+            // dom0 keeps the connection open without DONE: the source waits until its deadline, or a crash; the
+            // channel closes when this handler returns
+            Attacks.HeldOutput.awaitPeerEnd(in);
+        }
     }
 
     /**
@@ -792,9 +867,10 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
             }
             p.logged = true;
         }
+        attestAttempted.add(MigrationId.parse(p.run.id));
         awaitingProposal.remove(p.run.id);
-        logAlone(p.run, p.own, "the source's proposal did not arrive within "
-                + config.migration().attestWait().toMillis() + " ms");
+        logAlone(p.run, p.own, "the source's proposal did not arrive within " + proposalWaitMillis(p.own)
+                + " ms");
         LOG.warn("migration {}: logged this host's record alone: {}", shortId(p.run.id), p.run.view(config.hostId())
                 .attestationNote());
     }
@@ -850,6 +926,7 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
                         + " record of migration " + id + " alone (the proposal came too late)").writeTo(conn.out());
                 return;
             }
+            attestAttempted.add(id);
             awaitingProposal.remove(id.toString());
         } else if (store.indexOf(id.toString()).isPresent()) {
             ChannelMessage.refused("already_logged", "host " + config.hostId() + " already logged migration " + id)
@@ -918,7 +995,7 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
             d = backend.importToken(msg.token());
         } catch (HypervisorException e) {
             d = null;
-            LOG.info("migration {}: the RELEASE token from {} was not applied: {}", shortId(id.toString()),
+            LOG.info("migration {}: the token from {} was not applied: {}", shortId(id.toString()),
                     conn.peer().name(), e.getMessage());
         }
         try {
@@ -929,6 +1006,10 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
             }
             if (now != null && now.state() == MigrationState.ABORTED_BY_DESTINATION) {
                 ChannelMessage.accepted().withToken(backend.exportToken(id, TokenKind.ABORT)).writeTo(conn.out());
+                return;
+            }
+            if (now != null && now.state() == MigrationState.ABORTED_BY_SOURCE) {
+                ChannelMessage.accepted().writeTo(conn.out()); // the source's ABORT was applied (zeroized here)
                 return;
             }
             ChannelMessage.refused("undecided", "host " + config.hostId() + " holds migration " + id + " as "
@@ -968,13 +1049,21 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
                 if (d.role() == MigrationRole.SOURCE) {
                     switch (d.state()) {
                         case HANDSHAKE, PRECOPY, FROZEN -> {
-                            SourceSession s = backend.sourceSession(d.id());
-                            s.abort(ProtocolException.Reason.DEADLINE, "the agent restarted during the migration");
-                            resumeIfPaused(d.domId());
-                            LOG.info("migration {} of {}: the previous agent died in {}; aborted at the source and"
-                                    + " the VM resumed here", sid, d.vmName(), d.state());
-                            recordRecovered(d, MigrationOutcome.ABORTED_BY_SOURCE, "the agent restarted during the"
-                                    + " migration (" + d.state() + "): aborted before RELEASE");
+                            if (!abortWithoutSession(d)) {
+                                SourceSession s = backend.sourceSession(d.id());
+                                s.abort(ProtocolException.Reason.DEADLINE, "the agent restarted during the"
+                                        + " migration");
+                                resumeIfPaused(d.domId());
+                                LOG.info("migration {} of {}: the previous agent died in {}; aborted at the source"
+                                        + " and the VM resumed here", sid, d.vmName(), d.state());
+                                // first, so that the destination settles before it is asked to countersign; only
+                                // where this host still had the VM (never the destination's copy as the last one)
+                                if (d.domId() >= 0) {
+                                    deliverAbort(d);
+                                }
+                                recordRecovered(d, MigrationOutcome.ABORTED_BY_SOURCE, "the agent restarted during"
+                                        + " the migration (" + d.state() + "): aborted before RELEASE");
+                            }
                         }
                         case RELEASED -> LOG.warn("migration {} of {} is RELEASED without DONE: in doubt; RELEASE"
                                 + " will be re-served to {}", sid, d.vmName(), d.peerHostId().orElse("the peer"));
@@ -984,12 +1073,19 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
                 } else {
                     switch (d.state()) {
                         case HANDSHAKE, PRECOPY -> {
-                            backend.destinationSession(d.id()).abort(ProtocolException.Reason.DEADLINE,
-                                    "the agent restarted while receiving");
-                            LOG.info("migration {} of {}: the previous agent died while receiving; aborted and"
-                                    + " zeroized here", sid, d.vmName());
-                            recordRecovered(d, MigrationOutcome.ABORTED_BY_DESTINATION, "the agent restarted while"
-                                    + " receiving: aborted before READY");
+                            if (!abortWithoutSession(d)) {
+                                backend.destinationSession(d.id()).abort(ProtocolException.Reason.DEADLINE,
+                                        "the agent restarted while receiving");
+                                LOG.info("migration {} of {}: the previous agent died while receiving; aborted and"
+                                        + " zeroized here", sid, d.vmName());
+                                recordRecovered(d, MigrationOutcome.ABORTED_BY_DESTINATION, "the agent restarted"
+                                        + " while receiving: aborted before READY");
+                            }
+                        }
+                        case READY -> {
+                            // with its session alive the verified copy waits for RELEASE (the source re-serves
+                            // it) or its deadline; after a host restart the copy died with the RAM
+                            abortWithoutSession(d);
                         }
                         default -> LOG.warn("migration {} of {} is {} at the destination: {}", sid, d.vmName(),
                                 d.state(), d.detail());
@@ -999,6 +1095,179 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
                 LOG.warn("migration {} of {}: could not settle it after the restart: {}", sid, d.vmName(),
                         e.getMessage());
             }
+        }
+    }
+
+    /**
+     * The hypervisor itself restarted (the whole host crashed): its sessions and the VM's memory are gone, only the
+     * sealed decision is left. Before RELEASE (source) or before resuming (destination) this host may still decide
+     * ABORT, which it does through the hypervisor's ABORT token; nothing is resumed, since no copy is left here.
+     * The ABORT is not carried to the peer from a source: a destination holding a verified copy keeps it until its
+     * own deadline, so that an operator can still run it with a fence.
+     *
+     * @return false if the session is alive (an agent restart only): the caller settles it in session
+     */
+    private boolean abortWithoutSession(MigrationDecision d) throws HypervisorException {
+        try {
+            if (d.role() == MigrationRole.SOURCE) {
+                backend.sourceSession(d.id());
+            } else {
+                backend.destinationSession(d.id());
+            }
+            return false;
+        } catch (HypervisorException e) {
+            if (e.reason() != HypervisorException.Reason.NOT_FOUND) {
+                throw e;
+            }
+        }
+        boolean source = d.role() == MigrationRole.SOURCE;
+        MigrationOutcome outcome = source ? MigrationOutcome.ABORTED_BY_SOURCE
+                : MigrationOutcome.ABORTED_BY_DESTINATION;
+        try {
+            backend.exportToken(d.id(), TokenKind.ABORT); // decides the abort where the hypervisor still may
+        } catch (HypervisorException e) {
+            // e.g. a handshake that never completed: nothing of the VM left here, nothing the peer can hold either
+            LOG.warn("migration {} of {}: the hypervisor restarted in {} and did not record ABORT: {}",
+                    shortId(d.id().toString()), d.vmName(), d.state(), e.getMessage());
+            return true;
+        }
+        LOG.info("migration {} of {}: the host restarted in {}; the VM's memory was lost with it, aborted here",
+                shortId(d.id().toString()), d.vmName(), d.state());
+        recordRecovered(d, outcome, "the host restarted during the migration (" + d.state() + "): its copy was"
+                + " lost with the host's memory; aborted " + (source ? "before RELEASE" : "before resuming"));
+        return true;
+    }
+
+    /**
+     * Carries this source's ABORT token to the destination, so that a destination still holding the migration
+     * (its stream lost with a crashed agent) zeroizes now instead of at its READY deadline. Retried by the resolver
+     * until the destination's agent answers.
+     */
+    private void deliverAbort(MigrationDecision d) {
+        if (d.peerHostId().isPresent()) {
+            abortsToDeliver.put(d.id(), d.peerHostId().get());
+            deliverAborts(); // now; the resolver's timer retries while the destination's agent is away
+        }
+    }
+
+    private void deliverAborts() {
+        synchronized (abortsToDeliver) { // one delivery round at a time; never under the agent's own monitor
+            deliverAbortsNow();
+        }
+    }
+
+    private void deliverAbortsNow() {
+        for (Map.Entry<MigrationId, String> e : List.copyOf(abortsToDeliver.entrySet())) {
+            MigrationId id = e.getKey();
+            String peer = e.getValue();
+            try {
+                byte[] abort = backend.exportToken(id, TokenKind.ABORT);
+                Optional<InetSocketAddress> address = peers.address(peer);
+                if (address.isEmpty()) {
+                    abortsToDeliver.remove(id);
+                    continue;
+                }
+                try (ChannelConnection c = channel.connect(address.get(), peer, "token " + shortId(id.toString()))) {
+                    c.setReadTimeout(config.channelHandshakeTimeout().multipliedBy(3));
+                    ChannelMessage.request("token", id.toString()).withToken(abort).writeTo(c.out());
+                    ChannelMessage answer = ChannelMessage.readFrom(c.in(), "agent " + peer);
+                    LOG.info("migration {}: ABORT carried to {}: {}", shortId(id.toString()), peer, answer.isOk()
+                            ? "applied" : answer.message());
+                }
+                abortsToDeliver.remove(id);
+            } catch (HypervisorException ex) {
+                abortsToDeliver.remove(id); // no ABORT token here: nothing to carry
+            } catch (IOException | TlsSetupException ex) {
+                LOG.debug("migration {}: ABORT not carried to {} yet: {}", shortId(id.toString()), peer,
+                        ex.getMessage());
+            }
+        }
+    }
+
+    /**
+     * Migrations the hypervisor settled while no agent of this host followed them (it died first, or the
+     * hypervisor decided alone, e.g. at its READY deadline): their records go to this host's log. As source the
+     * record is proposed to the destination for its countersignature; as destination a COMMITTED record waits for
+     * the source's proposal like one settled in session, an aborted one is logged with this host's signature.
+     */
+    void attestUnrecorded() {
+        if (closed) {
+            return;
+        }
+        List<MigrationDecision> settled;
+        try {
+            // a fenced migration's record is the operator's fence bundle: the hypervisor signs none
+            settled = backend.decisions().stream().filter(d -> d.state().isFinal()
+                    && d.state() != MigrationState.FENCED).toList();
+        } catch (HypervisorException e) {
+            return;
+        }
+        for (MigrationDecision d : settled) {
+            String id = d.id().toString();
+            if (attestAttempted.contains(d.id()) || awaitingProposal.containsKey(id)
+                    || store.indexOf(id).isPresent()) {
+                continue;
+            }
+            MigrationRun existing;
+            synchronized (migrations) {
+                existing = migrations.get(id);
+            }
+            if (existing != null && (existing.done.getCount() > 0 || existing.view(config.hostId()).inDoubt()
+                    || existing.view(config.hostId()).attestation() != null)) {
+                continue; // in the hands of its engine, or of an in-doubt settlement
+            }
+            attestAttempted.add(d.id());
+            try {
+                attestSettledAlone(d, existing);
+            } catch (RuntimeException e) {
+                LOG.warn("migration {}: its record could not be logged: {}", shortId(id), e.getMessage());
+            }
+        }
+    }
+
+    private void attestSettledAlone(MigrationDecision d, MigrationRun existing) {
+        String id = d.id().toString();
+        SignedAttestation own;
+        AttestationRecord rec;
+        try {
+            own = backend.signAttestation(d.id(), new byte[0]);
+            rec = AttestationRecord.fromCanonicalBytes(own.fields());
+        } catch (HypervisorException | ProtocolException e) {
+            LOG.warn("migration {} of {}: the hypervisor settled it ({}) but gives no record: {}", shortId(id),
+                    d.vmName(), d.state(), e.getMessage());
+            return;
+        }
+        boolean source = d.role() == MigrationRole.SOURCE;
+        MigrationOutcome outcome = MigrationOutcome.valueOf(rec.outcome().name());
+        String reason = "settled by the hypervisor of host " + config.hostId() + " while no agent followed it ("
+                + d.state() + ": " + d.detail() + ")";
+        MigrationRun run = existing;
+        if (run == null) {
+            String peer = d.peerHostId().orElse("unknown");
+            run = new MigrationRun(id, source ? MigrationRun.SOURCE : MigrationRun.DESTINATION, d.vmName(),
+                    source ? config.hostId() : peer, source ? peer : config.hostId(), MigrationMode.SECURE, null,
+                    clock.instant());
+            run.settle(new MigrationSummary(id, d.vmName(), MigrationMode.SECURE, outcome, reason, List.of(), 0, 0,
+                    List.of()), false, clock.instant());
+            register(run);
+        }
+        LOG.info("migration {} of {}: {} while no agent followed it; logging its record", shortId(id), d.vmName(),
+                d.state());
+        if (source) {
+            if (!run.destinationHost.equals("unknown")) {
+                exchangeAttestation(run, own);
+            } else {
+                logAlone(run, own, "settled while no agent followed it");
+            }
+            finished(run);
+        } else if (outcome == MigrationOutcome.COMMITTED) {
+            finished(run);
+            PendingAttestation p = new PendingAttestation(run, own);
+            awaitingProposal.put(id, p);
+            timers.schedule(() -> logPendingAlone(p), proposalWaitMillis(own), TimeUnit.MILLISECONDS);
+        } else {
+            logAlone(run, own, "settled while no agent followed it");
+            finished(run);
         }
     }
 
@@ -1090,7 +1359,23 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
         }
     }
 
+    /**
+     * After an operator imported a token through the API: a source that was RELEASED and is now settled (the
+     * destination's DONE or ABORT token) is settled here as the resolver would have (its VM resumed after an ABORT,
+     * its copy discarded after DONE, its record logged).
+     */
+    void afterTokenImport(MigrationDecision before, MigrationDecision after) {
+        if (before != null && before.role() == MigrationRole.SOURCE && before.state() == MigrationState.RELEASED
+                && (after.state() == MigrationState.COMMITTED
+                        || after.state() == MigrationState.ABORTED_BY_DESTINATION)) {
+            timers.execute(() -> settleResolved(before, after)); // on the resolver's thread: never twice at once
+        }
+    }
+
     private void settleResolved(MigrationDecision before, MigrationDecision after) {
+        if (!settled.add(before.id())) {
+            return; // the resolver and an operator's import may both have got there
+        }
         MigrationRun run;
         synchronized (migrations) {
             run = migrations.get(before.id().toString());
@@ -1135,7 +1420,8 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
                 }
                 out.add(new InDoubtView(d.id().toString(), d.role().name().toLowerCase(java.util.Locale.ROOT),
                         d.vmName(), d.peerHostId().orElse(null), d.state().name(), d.inDoubt(), d.detail(),
-                        manifestDigest(d.id())));
+                        d.manifestDigest().orElseGet(() -> manifestDigest(d.id())),
+                        d.peerAkFingerprint().orElse(null)));
             }
         } catch (HypervisorException e) {
             throw hypervisorRefusal(e, "list its migration decisions");
@@ -1157,9 +1443,12 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
         return null;
     }
 
-    /** One unsettled migration. */
+    /**
+     * One unsettled migration; {@code peerAkFingerprint} is the AK an operator's fence would declare lost
+     * ('sealift ca fence --lost-ak').
+     */
     record InDoubtView(String id, String role, String vm, String peer, String state, boolean inDoubt, String detail,
-            String manifestDigest) {
+            String manifestDigest, String peerAkFingerprint) {
     }
 
     // ---- registry, events, history ------------------------------------------------------------------------------

@@ -57,7 +57,11 @@ public final class Lab implements AutoCloseable {
     static final List<String> AGENT_JVM = List.of("-Xmx256m", "-XX:+UseSerialGC", "-XX:MaxDirectMemorySize=512m");
 
     /** How the lab is set up. */
-    public record Options(boolean rogue, boolean demoVms, Map<String, String> agentSettings) {
+    public record Options(boolean rogue, boolean demoVms, Map<String, String> agentSettings, boolean diagnostics) {
+        public Options(boolean rogue, boolean demoVms, Map<String, String> agentSettings) {
+            this(rogue, demoVms, agentSettings, false);
+        }
+
         public static Options defaults() {
             // the destination waits less after READY than in production, so lab exercises end in seconds
             return new Options(true, true, Map.of("migration.ready-deadline-ms", "10000",
@@ -65,11 +69,26 @@ public final class Lab implements AutoCloseable {
         }
 
         public Options withoutRogue() {
-            return new Options(false, demoVms, agentSettings);
+            return new Options(false, demoVms, agentSettings, diagnostics);
         }
 
         public Options withoutDemoVms() {
-            return new Options(rogue, false, agentSettings);
+            return new Options(rogue, false, agentSettings, diagnostics);
+        }
+
+        /** One agent setting changed (or added), e.g. a longer READY deadline for crash exercises. */
+        public Options with(String key, String value) {
+            Map<String, String> m = new LinkedHashMap<>(agentSettings);
+            m.put(key, value);
+            return new Options(rogue, demoVms, Map.copyOf(m), diagnostics);
+        }
+
+        /**
+         * Hypervisors with test diagnostics (digests of protected memory, for tests that compare copies). It is part
+         * of the measurement, so the lab policy then admits the diagnostics build instead of the plain one.
+         */
+        public Options withDiagnostics() {
+            return new Options(rogue, demoVms, agentSettings, true);
         }
     }
 
@@ -202,6 +221,12 @@ public final class Lab implements AutoCloseable {
      * on the same data directory, as an admin or systemd would: its hypervisor keeps running throughout.
      */
     public synchronized LabInfo.Agent restartAgent(String host, boolean kill) throws Exception {
+        stopAgent(host, kill);
+        return startAgentAgain(host);
+    }
+
+    /** Stops the agent of {@code host}: SIGKILL if {@code kill} (a crash), else SIGTERM; waits until it is gone. */
+    public synchronized void stopAgent(String host, boolean kill) throws InterruptedException {
         Process p = agents.get(host);
         if (p == null) {
             throw new IllegalArgumentException("no agent " + host + " in this lab");
@@ -212,6 +237,14 @@ public final class Lab implements AutoCloseable {
             p.destroy();
         }
         p.waitFor(60, TimeUnit.SECONDS);
+    }
+
+    /** Starts the agent of {@code host} again on its data directory (after {@link #stopAgent} or a host crash). */
+    public synchronized LabInfo.Agent startAgentAgain(String host) throws Exception {
+        Process old = agents.get(host);
+        if (old != null && old.isAlive()) {
+            throw new IllegalStateException("the agent of " + host + " still runs (pid " + old.pid() + ")");
+        }
         boolean rogue = host.equals(ROGUE);
         LabInfo.Agent a = startAgent(host, options, rogue);
         started.replaceAll(x -> x.host().equals(host) ? a : x);
@@ -222,9 +255,53 @@ public final class Lab implements AutoCloseable {
         return a;
     }
 
+    /**
+     * Crashes the whole host {@code host}: SIGKILL to its agent and to its hypervisor process. Its VMs are lost with
+     * the hypervisor's RAM; the sealed decision state stays on disk. {@link #restartHost} boots it again.
+     */
+    public synchronized void killHost(String host) throws InterruptedException {
+        stopAgent(host, true);
+        Long pid = hypervisorPids.get(host);
+        if (pid != null) {
+            Optional<ProcessHandle> h = ProcessHandle.of(pid);
+            if (h.isPresent()) {
+                h.get().destroyForcibly();
+                // the hypervisor runs in its own session (not our child): poll until it is gone
+                long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                while (h.get().isAlive() && System.nanoTime() < until) {
+                    Thread.sleep(20);
+                }
+            }
+        }
+    }
+
+    /**
+     * Boots the hypervisor of a crashed host from its sealed state (same hardware and state directories), then
+     * starts its agent, which re-provisions it and settles what the sealed decisions leave open.
+     */
+    public synchronized LabInfo.Agent restartHost(String host) throws Exception {
+        Process old = agents.get(host);
+        if (old != null && old.isAlive()) {
+            throw new IllegalStateException("host " + host + " still runs: kill it first");
+        }
+        SimHostConfig c = simHost(host);
+        SimBackend b = awaitHypervisor(c, SimBackend.start(c));
+        try {
+            hypervisorPids.put(host, b.hypervisorPid());
+        } finally {
+            b.close();
+        }
+        return startAgentAgain(host);
+    }
+
+    /** The local socket of the host's hypervisor, where tests play dom0 (as the agent does). */
+    public Path hypervisorSocket(String host) {
+        return simHost(host).socket();
+    }
+
     private SimHostConfig simHost(String host) {
         return SimHostConfig.of(host, dir.resolve("hosts").resolve(host).resolve("hypervisor"), dir.resolve("vendor"))
-                .withMemoryDir(memoryDir);
+                .withMemoryDir(memoryDir).withDiagnostics(options != null && options.diagnostics());
     }
 
     private static SimBackend awaitHypervisor(SimHostConfig host, Process p) throws LabException, InterruptedException {
