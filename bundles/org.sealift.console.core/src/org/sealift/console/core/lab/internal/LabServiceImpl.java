@@ -190,12 +190,19 @@ public final class LabServiceImpl implements LabService {
         return new LabException(message);
     }
 
-    /** The console settings get the lab's agents, operator identity and trust; the migration defaults stay. */
+    /**
+     * The console settings get the lab's agents, operator identity and trust; the migration defaults stay. Nothing
+     * is written when the console already takes its agents from this lab's lab.json ({@code sealift lab} starts it
+     * so): the saved settings would outlive the lab and point at its ports after it stopped.
+     */
     private void attach(LabStatus s) throws LabException {
         SettingsService set = settings;
         if (set == null) {
             throw new LabException("the console settings service is not running, so the lab's agents cannot be"
                     + " added; restart the console");
+        }
+        if (set.lab().map(l -> l.dir().toAbsolutePath().normalize().equals(folder)).orElse(false)) {
+            return;
         }
         List<AgentRef> agents = new ArrayList<>();
         for (LabStatus.Agent a : s.agents()) {
