@@ -193,7 +193,11 @@ public final class LabBench {
         Path root = Files.createTempDirectory("sealift-lab-bench");
         LabBench bench = new LabBench(s, root, out, err);
         // the hypervisors run in their own sessions (setsid): Ctrl-C reaches only this JVM, which must stop them
-        Thread stopLab = new Thread(bench::closeLab, "lab-bench-stop");
+        // (and remove the lab folder with its keys, as the finally block below would have)
+        Thread stopLab = new Thread(() -> {
+            bench.closeLab();
+            SimCluster.deleteTree(root);
+        }, "lab-bench-stop");
         Runtime.getRuntime().addShutdownHook(stopLab);
         try {
             if (s.useRunningLab()) {
