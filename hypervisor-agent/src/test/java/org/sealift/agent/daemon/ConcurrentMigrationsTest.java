@@ -68,9 +68,10 @@ class ConcurrentMigrationsTest {
 
     private static void create(Plan p) throws Exception {
         Map<String, Object> workload = new LinkedHashMap<>();
-        workload.put("fillPercent", 20);
+        // 256 MiB of guest memory each, a tenth of it non-zero, and a working set that keeps changing
+        workload.put("fillPercent", 10);
         workload.put("workingSetPages", 512);
-        workload.put("dirtyPagesPerSecond", 400);
+        workload.put("dirtyPagesPerSecond", 200);
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("name", p.vm());
         body.put("memoryMiB", 256);
