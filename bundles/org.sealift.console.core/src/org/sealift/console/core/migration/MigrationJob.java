@@ -64,7 +64,7 @@ public final class MigrationJob extends Job {
         sub.subTask("asking host " + request.sourceHostId() + " to start");
         MigrationHandle h;
         try {
-            h = service.start(request, event -> {
+            h = service.start(request, request.inject(), event -> {
                 monitor.accept(event); // at once, on the service's thread, so the charts are live
                 events.add(event);
             });

@@ -24,4 +24,20 @@ public interface MigrationService {
      * anomalies, and finally {@code Finished}) go to {@code events} on the service's threads, in order.
      */
     MigrationHandle start(MigrationRequest request, Consumer<MigrationEvent> events) throws MigrationException;
+
+    /**
+     * Starts the migration with a lab attack injected ({@link MigrationRequest#inject()}, the management API's
+     * {@code inject}; only lab agents accept it). A service that cannot inject refuses rather than run the migration
+     * without the attack, which would look like an attack that went unnoticed.
+     *
+     * @param inject the attack's name, or null / blank for none
+     */
+    default MigrationHandle start(MigrationRequest request, String inject, Consumer<MigrationEvent> events)
+            throws MigrationException {
+        if (inject != null && !inject.isBlank()) {
+            throw new MigrationException("this console's migration service cannot inject the lab attack '" + inject
+                    + "'; use 'sealift migrate --inject " + inject + "' against the lab agents");
+        }
+        return start(request, events);
+    }
 }
