@@ -533,8 +533,9 @@ public class LabPart {
         }
         List<String> notes = new ArrayList<>(r.anomalies());
         if (r.summary() != null) {
+            // the summary repeats what the event stream already said (there as "KIND: detail")
             for (String a : r.summary().anomalies()) {
-                if (!notes.contains(a)) {
+                if (notes.stream().noneMatch(n -> n.equals(a) || n.endsWith(": " + a))) {
                     notes.add(a);
                 }
             }

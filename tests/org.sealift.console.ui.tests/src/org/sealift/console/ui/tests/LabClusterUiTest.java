@@ -28,6 +28,7 @@ import org.eclipse.swt.widgets.Label;
 import org.eclipse.swt.widgets.Shell;
 import org.eclipse.swt.widgets.Table;
 import org.eclipse.swt.widgets.TableItem;
+import org.eclipse.swt.widgets.Text;
 import org.eclipse.swt.widgets.Tree;
 import org.eclipse.swt.widgets.TreeItem;
 import org.junit.jupiter.api.AfterAll;
@@ -300,6 +301,57 @@ class LabClusterUiTest {
 
     private String verdict(UiRobot r) {
         return r.sync(() -> UiRobot.find(shell, LabPart.VERDICT, MessageLine.class).getText());
+    }
+
+    @Test
+    void theLabPartInjectsAReplayIntoAMigrationAndShowsItCaught() {
+        part(LabPart.class, shell);
+        openShell();
+        UiRobot.drive(display, r -> {
+            Label status = r.sync(() -> UiRobot.find(shell, LabPart.STATUS, Label.class));
+            r.waitFor(() -> status.getText().contains("lab running"), () -> "lab status: " + status.getText());
+            Table agents = r.sync(() -> UiRobot.find(shell, LabPart.AGENTS, Table.class));
+            r.waitFor(() -> agents.getItemCount() == 4, () -> "4 lab agents listed");
+            assertTrue(r.sync(() -> agents.getItem(3).getText(0)).equals("h4 (rogue)"));
+
+            // Reset through the part's button (the agents destroy and recreate the demo VMs)
+            r.click(r.sync(() -> UiRobot.find(shell, LabPart.RESET, Button.class)));
+            MessageLine message = r.sync(() -> UiRobot.find(shell, LabPart.MESSAGE, MessageLine.class));
+            assertTrue(r.waitFor(() -> message.getText().startsWith("lab reset: 4 VMs destroyed"), 60_000),
+                    () -> "reset done: " + r.sync(message::getText));
+
+            Table attacks = r.sync(() -> UiRobot.find(shell, LabPart.ATTACKS, Table.class));
+            assertEquals(15, r.sync(attacks::getItemCount), "every attack the lab agents know is listed");
+            r.click(r.on(r.sync(() -> row(attacks, "replay"))));
+            MessageLine detail = r.sync(() -> UiRobot.find(shell, LabPart.ATTACK_DETAIL, MessageLine.class));
+            r.waitFor(() -> detail.getText().startsWith("replay: re-sends an older sealing")
+                    && detail.getText().contains("Caught by the destination hypervisor's MANIFEST check"),
+                    () -> "the attack explained: " + detail.getText());
+            Table vms = r.sync(() -> UiRobot.find(shell, LabPart.VM, Table.class));
+            r.waitFor(() -> row(vms, "db-01 on h1") != null, () -> "db-01 offered");
+            r.click(r.on(r.sync(() -> row(vms, "db-01 on h1"))));
+            Table destinations = r.sync(() -> UiRobot.find(shell, LabPart.DESTINATION, Table.class));
+            r.click(r.on(r.sync(() -> row(destinations, "h2"))));
+            Button run = r.sync(() -> UiRobot.find(shell, LabPart.RUN, Button.class));
+            r.waitFor(run::isEnabled, () -> "Run enabled; attack " + attacks.getSelectionIndex() + ", VM "
+                    + vms.getSelectionIndex() + ", destination " + destinations.getSelectionIndex());
+            r.click(run);
+
+            assertTrue(r.waitFor(() -> verdict(r).startsWith("CAUGHT") || verdict(r).startsWith("NOT CAUGHT")
+                    || verdict(r).startsWith("Not started"), MIGRATION_MILLIS), () -> "a verdict: " + verdict(r));
+            assertTrue(verdict(r).startsWith("CAUGHT: replay \u2014 ended ABORTED_BY_DESTINATION"), verdict(r));
+            String notes = r.sync(() -> UiRobot.find(shell, LabPart.ANOMALIES, Text.class).getText());
+            assertTrue(notes.contains("replay: dom0 replays"), () -> "dom0's replay is on record: " + notes);
+            MigrationRun run0 = monitor.current().runs().get(0);
+            assertEquals("replay", run0.request().inject());
+            assertEquals(MigrationOutcome.ABORTED_BY_DESTINATION, run0.outcome().orElseThrow());
+            r.screenshot("lab-part-replay-caught");
+
+            // db-01 still runs on h1: the attacked migration changed nothing
+            inventory.refresh();
+            r.waitFor(() -> inventory.current().vms("h1").map(l -> l.stream().anyMatch(v -> v.name().equals("db-01")))
+                    .orElse(false), () -> "db-01 still on h1: " + inventory.current().vms("h1"));
+        });
     }
 
     @Test
