@@ -345,12 +345,15 @@ class CrashMatrixTest {
         assertEquals("READY", entry.path("state").asText(), entry.toString());
         String digest = entry.path("manifestDigest").asText();
         assertEquals(64, digest.length(), "in-doubt names the manifest digest a fence needs: " + entry);
-        Path lostAk = lab.dir().resolve("hosts").resolve(lost).resolve("credentials").resolve("ak.crt");
+        // the lost host's AK as the survivor's hypervisor authenticated it (the hypervisor checks the fence names it)
+        String lostAk = entry.path("peerAkFingerprint").asText();
+        assertEquals(64, lostAk.length(), "in-doubt names the peer's AK a fence declares lost: " + entry);
+        assertEquals(lost, entry.path("peer").asText(), entry.toString());
         Path file = tmp.resolve("fence-" + id + ".pem");
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         int rc = new CaCommand(new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(out, true,
                 StandardCharsets.UTF_8), InputStream.nullInputStream(), Map.of(), Clock.systemUTC()).run(List.of(
-                        "fence", "--migration", id, "--manifest-digest", digest, "--lost-ak", lostAk.toString(), "--ca",
+                        "fence", "--migration", id, "--manifest-digest", digest, "--lost-ak", lostAk, "--ca",
                         lab.dir().resolve("ca").toString(), "--out", file.toString(), "--yes-i-understand"));
         assertEquals(0, rc, out.toString(StandardCharsets.UTF_8));
         JsonNode d = api.post(survivor, "/v1/in-doubt/" + id + "/fence", Map.of("fence", Files.readString(file)));
