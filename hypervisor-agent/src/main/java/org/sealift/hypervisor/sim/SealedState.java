@@ -113,6 +113,7 @@ final class SealedState {
             s.persist();
             return s;
         }
+        s.settleResumed();
         // Re-commit what was recovered twice, so that the counter moves two steps past every version that passed
         // the check: otherwise dom0 could hand this restart an older acceptable version (one below the counter)
         // while keeping a newer sealed-but-not-counted one, and hand that back at the next restart. The commit
@@ -120,6 +121,25 @@ final class SealedState {
         s.persist();
         s.persist();
         return s;
+    }
+
+    /**
+     * A destination seals RESUMING together with the DONE token and writes COMMITTED lazily (docs/commit-model.pml's
+     * D_RESUMING is terminal): a RESUMING record read back from an accepted state means the host went down after that
+     * decision, so it is settled as COMMITTED. Left open, it would hold its VM's lock for ever and never get its
+     * attestation record signed (signed only once final). Not applied to a rolled-back state: that stays in doubt.
+     */
+    private void settleResumed() {
+        for (MigrationRecord r : migrations.values()) {
+            if (r.role == org.sealift.agent.spi.MigrationRole.DESTINATION
+                    && r.state == org.sealift.agent.spi.MigrationState.RESUMING && !r.inDoubt
+                    && r.tokens.containsKey(org.sealift.protocol.token.TokenKind.DONE)) {
+                r.state = org.sealift.agent.spi.MigrationState.COMMITTED;
+                if (r.endMillis == 0) {
+                    r.endMillis = System.currentTimeMillis();
+                }
+            }
+        }
     }
 
     /** The history is gone: every migration that was not final is in doubt; unknown ones will be refused. */
