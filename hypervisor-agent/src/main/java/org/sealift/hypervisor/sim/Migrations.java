@@ -693,6 +693,25 @@ final class Migrations {
         LOG.info("host {}: migration {} ABORTED by the source: {}", hv.hostId, r.id, r.outcomeReason);
     }
 
+    /**
+     * At boot: ends the source migrations whose handshake never completed. Their session died with the host before
+     * FINISH left it (PRECOPY is sealed before FINISH is returned), so no peer holds a key, a page or a MANIFEST of
+     * them and nothing can ever RELEASE them; left open they would hold the VM's lock for good and no hypervisor would
+     * sign their record. This is the source's abort before RELEASE (docs/commit-model.pml: src_abort from S_LOCKED);
+     * the stream was lost with the host, hence TRUNCATED. Decisions in doubt are left alone, as everywhere.
+     */
+    void endLostHandshakes() throws HypervisorException {
+        synchronized (hv) {
+            for (MigrationRecord r : hv.state.migrations.values()) {
+                if (r.role == MigrationRole.SOURCE && r.state == MigrationState.HANDSHAKE && !r.inDoubt
+                        && r.transcriptHash == null && r.manifestDigest == null) {
+                    abortSourceLocally(r, ProtocolException.Reason.TRUNCATED,
+                            "host " + hv.hostId + " restarted before the handshake completed; nothing had left it");
+                }
+            }
+        }
+    }
+
     void acceptAbortAtSource(long handle, byte[] bytes) throws HypervisorException {
         SourceRun run = source(handle);
         synchronized (run) {

@@ -107,6 +107,12 @@ public final class SimHypervisor implements AutoCloseable {
                     memoryDir.resolve(instance));
             h.restorePolicy();
             clearOldMemory(h.memoryDir);
+            try {
+                h.migrations.endLostHandshakes();
+            } catch (HypervisorException e) {
+                throw new IOException("host " + hostId + " cannot seal the end of its interrupted handshakes: "
+                        + e.getMessage(), e);
+            }
             if (st.historyLost) {
                 LOG.warn("host {}: {}; migrations in doubt are neither resumed nor aborted", hostId, st.doubtReason);
             }

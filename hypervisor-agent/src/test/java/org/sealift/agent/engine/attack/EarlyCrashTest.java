@@ -112,17 +112,26 @@ class EarlyCrashTest extends AttackSuite {
         m.srcHook = once(SOURCE_BEGUN, () -> crashHost("h1"));
         m.run();
         MigrationId id = m.migrationId;
-        // the destination never completed a handshake with a live source: it rejected. (No hypervisor signs a record
-        // here: the destination's never accepted the migration, the source's cannot end it without its session.)
+        // the destination never completed a handshake with a live source: it rejected
         assertEquals(MigrationOutcome.REJECTED, m.destination.summary().outcome(), m.everything().toString());
         assertNothingRunsAtTheDestination(m);
         // the VM died with its host; no copy of it exists anywhere, and none runs twice
         h1 = cluster.boot("h1");
         assertEquals(0, runningCopies(m.config.name()));
-        assertEquals(MigrationState.HANDSHAKE, decision(h1, id).state(), "the sealed decision survived");
+        // nothing left the host before the handshake completed (no key, no MANIFEST, no RELEASE): the restarted
+        // hypervisor ends the migration itself, frees the VM's lock and signs its record (one signature: REJECTED,
+        // the peer was never identified)
+        assertEnded(h1, id, MigrationState.ABORTED_BY_SOURCE, Outcome.REJECTED, Reason.TRUNCATED, "the reboot");
+        assertEquals("h1", recordAt(h1, id).source().hostId());
         // nothing can be resumed or released from it: the session keys died with the host, no peer ever accepted it
         assertThrows(HypervisorException.class, () -> h1.sourceSession(id));
         assertThrows(HypervisorException.class, () -> h1.exportToken(id, TokenKind.RELEASE));
+        // the restarted agent finds nothing left open, and a second reboot keeps the decision
+        List<Recovery.Action> actions = restartAgent("h1");
+        assertTrue(actions.stream().noneMatch(a -> a.before().id().equals(id)), actions.toString());
+        cluster.crash("h1");
+        h1 = cluster.boot("h1");
+        assertEnded(h1, id, MigrationState.ABORTED_BY_SOURCE, Outcome.REJECTED, Reason.TRUNCATED, "a second reboot");
         assertEquals(0, runningCopies(m.config.name()));
         cleanup(m);
     }
