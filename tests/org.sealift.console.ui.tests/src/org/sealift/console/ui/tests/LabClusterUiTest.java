@@ -355,6 +355,37 @@ class LabClusterUiTest {
     }
 
     @Test
+    void theCrashAfterReleaseScenarioRefusesTheCancelAndCommitsOnce() {
+        part(LabPart.class, shell);
+        openShell();
+        UiRobot.drive(display, r -> {
+            Label status = r.sync(() -> UiRobot.find(shell, LabPart.STATUS, Label.class));
+            r.waitFor(() -> status.getText().contains("lab running"), () -> "lab status: " + status.getText());
+            org.eclipse.swt.widgets.Combo scenario = r.sync(() -> UiRobot.find(shell, LabPart.SCENARIO,
+                    org.eclipse.swt.widgets.Combo.class));
+            r.click(scenario);
+            r.press(SWT.ARROW_DOWN);
+            r.press(SWT.ARROW_DOWN);
+            r.press(SWT.CR);
+            r.waitFor(() -> scenario.getText().equals("Host crash after RELEASE"), () -> "scenario chosen: "
+                    + scenario.getText());
+            Table vms = r.sync(() -> UiRobot.find(shell, LabPart.VM, Table.class));
+            r.waitFor(() -> row(vms, "db-01 on h1") != null, () -> "db-01 offered");
+            r.click(r.sync(() -> UiRobot.find(shell, LabPart.STEP + 2, Button.class)));
+            // dom0 holds h3's DONE: the source stays RELEASED (in doubt) until its agent re-serves RELEASE
+            assertTrue(r.waitFor(() -> monitor.current().runs().size() == 1 && monitor.current().runs().get(0)
+                    .phase() == org.sealift.model.MigrationPhase.RELEASED, MIGRATION_MILLIS),
+                    () -> "the migration reached RELEASE: " + monitor.current().runs());
+            r.click(r.sync(() -> UiRobot.find(shell, LabPart.STEP + 3, Button.class)));
+            r.waitFor(() -> verdict(r).contains("Cancel: refused: "), () -> "cancel refused: " + verdict(r));
+            assertTrue(r.waitFor(() -> verdict(r).startsWith("CAUGHT") || verdict(r).startsWith("NOT CAUGHT"),
+                    MIGRATION_MILLIS), () -> "a verdict: " + verdict(r));
+            assertTrue(verdict(r).startsWith("CAUGHT: hold-done \u2014 ended COMMITTED"), verdict(r));
+            r.screenshot("lab-part-crash-after-release");
+        });
+    }
+
+    @Test
     void theCancelScenarioAbortsAMigrationBeforeRelease() {
         part(LabPart.class, shell);
         openShell();
