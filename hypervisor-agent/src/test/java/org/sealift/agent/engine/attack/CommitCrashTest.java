@@ -155,15 +155,13 @@ class CommitCrashTest extends AttackSuite {
         MigrationId id = m.migrationId;
         h2 = cluster.boot("h2");
         // whether RELEASE was recorded or not, the source still holds the VM; the rebooted destination lost its
-        // copy and, never having resumed, may abort: its ABORT token gives the VM back to the source
+        // copy and, never having resumed, may abort: its restarted agent does, and its ABORT token, carried to the
+        // source, gives the VM back there
         MigrationDecision atSource = decision(h1, id);
         if (atSource.state() == MigrationState.RELEASED) {
             assertEquals(0, runningCopies(m.config.name()));
-            try {
-                h2.destinationSession(id).abort(ProtocolException.Reason.DEADLINE, "host restarted, copy lost");
-            } catch (HypervisorException alreadyAborted) {
-                // the rebooted hypervisor may have aborted on its own
-            }
+            List<Recovery.Action> actions = restartAgent("h2");
+            assertEquals(MigrationState.ABORTED_BY_DESTINATION, decision(h2, id).state(), actions.toString());
             h1.importToken(h2.exportToken(id, TokenKind.ABORT));
             h1.resume(m.srcDom);
         }
@@ -277,8 +275,9 @@ class CommitCrashTest extends AttackSuite {
         assertArrayEquals(m.digestAtFreeze, h1.protectedMemoryDigest(m.srcDom));
         h2 = cluster.boot("h2");
         assertEquals(MigrationState.PRECOPY, decision(h2, id).state(), "h2 never verified a copy");
-        h2.exportToken(id, TokenKind.ABORT); // its session died with the host: ended through the ABORT token
-        assertEquals(MigrationState.ABORTED_BY_DESTINATION, decision(h2, id).state());
+        // its session died with the host: the restarted agent ends it through the ABORT token
+        List<Recovery.Action> actions = restartAgent("h2");
+        assertEquals(MigrationState.ABORTED_BY_DESTINATION, decision(h2, id).state(), actions.toString());
         assertRecord(recordAt(h2, id), Outcome.ABORTED_BY_DESTINATION, ProtocolException.Reason.DEADLINE);
         assertEquals(1, runningCopies(m.config.name()));
         cleanup(m);

@@ -21,7 +21,6 @@ import org.sealift.model.MigrationOutcome;
 import org.sealift.protocol.ProtocolException.Reason;
 import org.sealift.protocol.attest.AttestationRecord;
 import org.sealift.protocol.attest.Outcome;
-import org.sealift.protocol.token.Token;
 
 /**
  * Threat → test matrix, "crash of the agent, and of the whole host, at every commit step", for the steps before the
@@ -208,10 +207,9 @@ class EarlyCrashTest extends AttackSuite {
         h1 = cluster.boot("h1");
         assertEquals(0, runningCopies(m.config.name()), "the VM died with its host; nothing runs it twice");
         assertEquals(MigrationState.PRECOPY, decision(h1, id).state());
-        // the session died with the host: the migration is ended through its ABORT token, as documented
-        byte[] abort = h1.exportToken(id, TokenKind.ABORT);
-        assertEnded(h1, id, MigrationState.ABORTED_BY_SOURCE, Outcome.ABORTED_BY_SOURCE, Reason.DEADLINE,
-                Token.decode(abort));
+        // the session died with the host: the restarted agent ends the migration through its ABORT token
+        List<Recovery.Action> actions = restartAgent("h1");
+        assertEnded(h1, id, MigrationState.ABORTED_BY_SOURCE, Outcome.ABORTED_BY_SOURCE, Reason.DEADLINE, actions);
         assertEquals(0, runningCopies(m.config.name()));
         cleanup(m);
     }
@@ -228,9 +226,9 @@ class EarlyCrashTest extends AttackSuite {
         assertRunsAtTheSourceOnly(m, before);
         h2 = cluster.boot("h2");
         assertEquals(MigrationState.PRECOPY, decision(h2, id).state(), "the sealed decision survived");
-        byte[] abort = h2.exportToken(id, TokenKind.ABORT); // the session died with the host: the token path
+        List<Recovery.Action> actions = restartAgent("h2"); // the session died with the host: the token path
         assertEnded(h2, id, MigrationState.ABORTED_BY_DESTINATION, Outcome.ABORTED_BY_DESTINATION,
-                Reason.DEADLINE, Token.decode(abort));
+                Reason.DEADLINE, actions);
         assertRunsAtTheSourceOnly(m, before);
         cleanup(m);
     }
