@@ -456,7 +456,7 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
                 attack == null ? null : attack.label, clock.instant());
         ChannelMessage answer;
         try {
-            conn.setReadTimeout(config.channelHandshakeTimeout());
+            conn.setReadTimeout(offerAnswerTimeout(vm.config().memoryMiB()));
             ChannelMessage.request("migrate", id).withVm(VmSpec.of(vm.config()), mode.name().toLowerCase(
                     java.util.Locale.ROOT), attack == null ? null : attack.label).writeTo(conn.out());
             answer = ChannelMessage.readFrom(conn.in(), "agent " + connectTo);
@@ -1595,4 +1595,15 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
     Instant now() {
         return clock.instant();
     }
+
+    /**
+     * How long the source waits for the answer to a migration offer: the channel's handshake deadline plus
+     * {@value #OFFER_PREPARE_MS_PER_MIB} ms per MiB of the VM, because the destination creates the incoming domain
+     * (its memory) before it answers, and a 4 GiB VM on a loaded host legitimately takes longer than 10 s for that.
+     */
+    private Duration offerAnswerTimeout(int memoryMiB) {
+        return config.channelHandshakeTimeout().plusMillis((long) memoryMiB * OFFER_PREPARE_MS_PER_MIB);
+    }
+
+    static final long OFFER_PREPARE_MS_PER_MIB = 10;
 }
