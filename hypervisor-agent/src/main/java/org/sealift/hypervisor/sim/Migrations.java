@@ -694,19 +694,26 @@ final class Migrations {
     }
 
     /**
-     * At boot: ends the source migrations whose handshake never completed. Their session died with the host before
-     * FINISH left it (PRECOPY is sealed before FINISH is returned), so no peer holds a key, a page or a MANIFEST of
-     * them and nothing can ever RELEASE them; left open they would hold the VM's lock for good and no hypervisor would
-     * sign their record. This is the source's abort before RELEASE (docs/commit-model.pml: src_abort from S_LOCKED);
-     * the stream was lost with the host, hence TRUNCATED. Decisions in doubt are left alone, as everywhere.
+     * At boot: ends the migrations whose handshake never completed here. Their session died with the host before this
+     * side sealed PRECOPY (the source seals it before FINISH is returned, the destination before it takes a page), so
+     * no key, page or MANIFEST of them left the source and the destination verified nothing: nothing can ever RELEASE
+     * or resume them. Left open they would hold the VM's lock for good and no hypervisor would sign their record. At
+     * the source this is its abort before RELEASE (docs/commit-model.pml: src_abort from S_LOCKED); at the destination
+     * an abort before READY (the model has no destination state before READY). The stream was lost with the host,
+     * hence TRUNCATED. Decisions in doubt are left alone, as everywhere.
      */
     void endLostHandshakes() throws HypervisorException {
         synchronized (hv) {
+            String why = "host " + hv.hostId + " restarted before the handshake completed here";
             for (MigrationRecord r : hv.state.migrations.values()) {
-                if (r.role == MigrationRole.SOURCE && r.state == MigrationState.HANDSHAKE && !r.inDoubt
-                        && r.transcriptHash == null && r.manifestDigest == null) {
-                    abortSourceLocally(r, ProtocolException.Reason.TRUNCATED,
-                            "host " + hv.hostId + " restarted before the handshake completed; nothing had left it");
+                if (r.state != MigrationState.HANDSHAKE || r.inDoubt || r.transcriptHash != null
+                        || r.manifestDigest != null) {
+                    continue;
+                }
+                if (r.role == MigrationRole.SOURCE) {
+                    abortSourceLocally(r, ProtocolException.Reason.TRUNCATED, why + "; nothing had left it");
+                } else {
+                    abortDestinationRecord(r, ProtocolException.Reason.TRUNCATED, why + "; nothing was verified");
                 }
             }
         }

@@ -149,6 +149,27 @@ class EarlyCrashTest extends AttackSuite {
         cleanup(m);
     }
 
+    @Test
+    void hostCrashOfDestinationMidHandshake() throws Exception {
+        SimRun m = secure(quietVm());
+        byte[] before = h1.protectedMemoryDigest(m.srcDom);
+        // the destination hypervisor has sealed its HANDSHAKE decision (and taken the VM's lock) and answered HELLO
+        m.dstHook = once("destination.onHello", () -> crashHost("h2"));
+        m.run();
+        MigrationId id = m.migrationId;
+        // the source may have finished its side of the handshake with the reply dom0 still forwarded: it aborts
+        assertNotEquals(MigrationOutcome.COMMITTED, m.source.summary().outcome(), m.everything().toString());
+        assertRunsAtTheSourceOnly(m, before);
+        h2 = cluster.boot("h2");
+        // FINISH was never accepted there: nothing verified, no READY. The rebooted hypervisor ends it itself,
+        // frees the VM's lock and signs its record; the VM runs at the source alone, its protected memory unchanged
+        assertEnded(h2, id, MigrationState.ABORTED_BY_DESTINATION, Outcome.REJECTED, Reason.TRUNCATED, "the reboot");
+        List<Recovery.Action> actions = restartAgent("h2");
+        assertTrue(actions.stream().noneMatch(a -> a.before().id().equals(id)), actions.toString());
+        assertRunsAtTheSourceOnly(m, before);
+        cleanup(m);
+    }
+
     // ---- in the middle of pre-copy -------------------------------------------------------------------------------
 
     @Test
