@@ -173,13 +173,15 @@ public final class AgentMigrationService implements MigrationService {
     @Override
     public MigrationHandle start(MigrationRequest request, Consumer<MigrationEvent> events)
             throws MigrationException {
-        return start(request, null, events);
+        // a request the lab filled carries its attack: starting it without would run (and commit) a clean migration
+        return start(request, request.inject(), events);
     }
 
     /**
      * Starts a migration; with {@code inject}, a lab agent plays the malicious dom0 of that attack (docs/api.md,
      * fault injection; only agents with allow-fault-injection accept it).
      */
+    @Override
     public MigrationHandle start(MigrationRequest request, String inject, Consumer<MigrationEvent> events)
             throws MigrationException {
         AgentApi api;

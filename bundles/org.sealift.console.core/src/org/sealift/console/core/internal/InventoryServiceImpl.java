@@ -12,7 +12,12 @@ import org.eclipse.core.runtime.IStatus;
 import org.eclipse.core.runtime.Status;
 import org.eclipse.core.runtime.SubMonitor;
 import org.eclipse.core.runtime.jobs.Job;
+import org.eclipse.core.runtime.jobs.IJobChangeEvent;
+import org.eclipse.core.runtime.jobs.IJobChangeListener;
+import org.eclipse.core.runtime.jobs.JobChangeAdapter;
+import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
@@ -25,6 +30,7 @@ import org.sealift.console.core.inventory.InventorySnapshot;
 import org.sealift.console.core.inventory.InventorySource;
 import org.sealift.console.core.inventory.ProtectedProcessNode;
 import org.sealift.console.core.inventory.VmNode;
+import org.sealift.console.core.migration.MigrationJob;
 
 /**
  * Loads the inventory from the {@link InventorySource} (the agent client) in Jobs and publishes snapshots. Hosts are
@@ -47,8 +53,28 @@ public final class InventoryServiceImpl implements InventoryService {
     private final java.util.Set<String> vmsWanted = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private InventorySnapshot snapshot = InventorySnapshot.NO_SOURCE;
 
+    /** When a migration ends, VMs have moved (or not): both hosts' lists must be asked again, not left stale. */
+    private final IJobChangeListener migrationEnded = new JobChangeAdapter() {
+        @Override
+        public void done(IJobChangeEvent event) {
+            if (event.getJob().belongsTo(MigrationJob.FAMILY)) {
+                refresh();
+            }
+        }
+    };
+
     /** For DS. */
     public InventoryServiceImpl() {
+    }
+
+    @Activate
+    void activate() {
+        Job.getJobManager().addJobChangeListener(migrationEnded);
+    }
+
+    @Deactivate
+    void deactivate() {
+        Job.getJobManager().removeJobChangeListener(migrationEnded);
     }
 
     /** For tests and for consoles wired by hand. */

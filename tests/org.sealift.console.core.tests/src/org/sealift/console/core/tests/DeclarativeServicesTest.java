@@ -31,6 +31,7 @@ import org.sealift.console.core.settings.SettingsService;
 import org.sealift.console.core.settings.TrustMaterialService;
 import org.sealift.console.core.tests.fixtures.Await;
 import org.sealift.console.core.tests.fixtures.FakeInventorySource;
+import org.sealift.console.core.tests.fixtures.ScriptedMigrationService;
 
 /** The core's components as the console gets them: from the OSGi service registry, made by DS from generated XML. */
 class DeclarativeServicesTest {
@@ -74,6 +75,32 @@ class DeclarativeServicesTest {
         // the runtime's settings name no agents (and no lab), so the agent client's inventory is empty
         Await.until(() -> inv.current().hosts().isEmpty(), () -> "source gone: " + inv.current());
         assertEquals(0, inv.current().hosts().size());
+    }
+
+    @Test
+    void theInventoryIsAskedAgainWhenAMigrationJobEnds() throws Exception {
+        InventoryService inv = service(InventoryService.class);
+        BundleContext ctx = FrameworkUtil.getBundle(DeclarativeServicesTest.class).getBundleContext();
+        FakeInventorySource source = FakeInventorySource.smallCluster();
+        ServiceRegistration<InventorySource> reg = ctx.registerService(InventorySource.class, source,
+                new Hashtable<>(Map.of(Constants.SERVICE_RANKING, 100)));
+        try {
+            Await.until(() -> inv.current().hosts().size() == 5, () -> "hosts through DS: " + inv.current());
+            org.eclipse.core.runtime.jobs.Job.getJobManager().join(
+                    org.sealift.console.core.internal.InventoryServiceImpl.JOB_FAMILY, null);
+            int before = source.hostCalls.get();
+            org.sealift.console.core.migration.MigrationJob job = new org.sealift.console.core.migration.MigrationJob(
+                    new org.sealift.console.core.migration.MigrationRequest("6f1c2d3e-4a5b-4c6d-8e7f-0123456789ab",
+                            "web-1", "h1", "h2", org.sealift.model.MigrationOptions.defaults(
+                                    org.sealift.model.MigrationMode.SECURE)),
+                    new ScriptedMigrationService(), service(MigrationMonitorService.class));
+            job.schedule();
+            job.join();
+            // the VM moved: without a refresh the tree would keep showing it on h1
+            Await.until(() -> source.hostCalls.get() > before, () -> "no refresh after the migration ended");
+        } finally {
+            reg.unregister();
+        }
     }
 
     @Test
