@@ -667,7 +667,10 @@ public final class SourceMigration {
             reason = "the destination aborted";
             try {
                 MigrationDecision d = session.decision();
-                reason = "the destination aborted: " + d.detail();
+                // the hypervisor's detail already reads "aborted by the destination[: why]"
+                if (d.detail() != null && !d.detail().isBlank()) {
+                    reason = d.detail();
+                }
             } catch (HypervisorException ignored) {
                 // the reason above stands
             }
