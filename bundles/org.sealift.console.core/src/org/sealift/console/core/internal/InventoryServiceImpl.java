@@ -106,8 +106,12 @@ public final class InventoryServiceImpl implements InventoryService {
 
     @Override
     public void addListener(Consumer<InventorySnapshot> listener) {
-        listeners.add(listener);
-        listener.accept(current());
+        // under the lock that update() holds while it notifies: otherwise a refresh running now could hand the new
+        // listener a snapshot first and this call the same (or an older) one after it
+        synchronized (lock) {
+            listeners.add(listener);
+            listener.accept(snapshot);
+        }
     }
 
     @Override
