@@ -177,9 +177,13 @@ public final class MigrationCharts extends Composite {
                 }
             }
         } finally {
-            pages.suspendUpdate(false);
-            throughput.suspendUpdate(false);
-            downtime.suspendUpdate(false);
+            for (Chart c : List.of(pages, throughput, downtime)) {
+                c.suspendUpdate(false);
+                // SWTChart paints titles and tick labels on the chart itself, not on its plot area, and resuming
+                // only lays out: without a redraw of the whole chart they kept the previous run's values
+                org.eclipse.swt.graphics.Point size = c.getSize();
+                c.redraw(0, 0, size.x, size.y, true);
+            }
         }
     }
 
