@@ -26,6 +26,9 @@ import javax.net.ssl.SSLParameters;
 import javax.net.ssl.TrustManager;
 import javax.net.ssl.X509ExtendedTrustManager;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import org.sealift.console.core.lab.LabException;
 import org.sealift.protocol.pki.Certificates;
 import org.sealift.protocol.pki.Pem;
@@ -66,17 +69,36 @@ final class LabAgentClient {
         }
     }
 
-    Object get(String path) throws LabException {
+    /** The management API's JSON, read with the console's Jackson (the agent client's library too). */
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    JsonNode get(String path) throws LabException {
         return send(HttpRequest.newBuilder(base.resolve(path)).GET(), "GET " + path);
     }
 
-    Object delete(String path) throws LabException {
+    JsonNode delete(String path) throws LabException {
         return send(HttpRequest.newBuilder(base.resolve(path)).DELETE(), "DELETE " + path);
     }
 
-    Object post(String path, Map<String, Object> body) throws LabException {
+    JsonNode post(String path, Map<String, Object> body) throws LabException {
+        String text;
+        try {
+            text = JSON.writeValueAsString(body);
+        } catch (JsonProcessingException e) {
+            throw new LabException("cannot write the request " + path + ": " + e.getMessage(), e);
+        }
         return send(HttpRequest.newBuilder(base.resolve(path)).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(MiniJson.write(body))), "POST " + path);
+                .POST(HttpRequest.BodyPublishers.ofString(text)), "POST " + path);
+    }
+
+    /** {@code key} of a JSON object the API must have sent, as text. */
+    static String text(JsonNode object, String key, String what) throws LabException {
+        JsonNode v = object == null ? null : object.get(key);
+        if (v == null || v.isNull() || v.isContainerNode()) {
+            throw new LabException("a lab agent sent a " + what + " without '" + key + "': " + object
+                    + "; is the lab's agent jar older than this console? restart the lab with 'sealift lab'");
+        }
+        return v.asText();
     }
 
     static String segment(String s) {
@@ -96,7 +118,7 @@ final class LabAgentClient {
         }
     }
 
-    private Object send(HttpRequest.Builder b, String what) throws LabException {
+    private JsonNode send(HttpRequest.Builder b, String what) throws LabException {
         HttpResponse<String> r;
         try {
             r = http.send(b.timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
@@ -107,16 +129,16 @@ final class LabAgentClient {
             Thread.currentThread().interrupt();
             throw new LabException("interrupted while asking lab host " + host + ": " + what, e);
         }
-        Object json;
+        JsonNode json;
         try {
-            json = r.body().isBlank() ? null : MiniJson.parse(r.body());
-        } catch (IllegalArgumentException e) {
+            json = r.body().isBlank() ? null : JSON.readTree(r.body());
+        } catch (JsonProcessingException e) {
             throw new LabException("lab host " + host + " answered " + what + " with something that is not JSON ("
                     + e.getMessage() + ")", e);
         }
         if (r.statusCode() >= 300) {
-            String code = json instanceof Map<?, ?> m && m.get("error") != null ? m.get("error").toString() : "";
-            String msg = json instanceof Map<?, ?> m && m.get("message") != null ? m.get("message").toString()
+            String code = json != null && json.hasNonNull("error") ? json.get("error").asText() : "";
+            String msg = json != null && json.hasNonNull("message") ? json.get("message").asText()
                     : "HTTP " + r.statusCode();
             throw new ApiError(r.statusCode(), code, "lab host " + host + " refused " + what + ": " + msg);
         }

@@ -8,9 +8,10 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
 import org.sealift.console.core.lab.LabStatus;
 
 /**
@@ -35,25 +36,26 @@ record LabFile(long labPid, List<Entry> agents, Path operatorCert, Path operator
             return Optional.empty();
         }
         try {
-            Map<String, Object> m = MiniJson.object(MiniJson.parse(text), NAME);
-            List<Entry> agents = new ArrayList<>();
-            for (Object o : MiniJson.array(m.get("agents"), "agents")) {
-                Map<String, Object> a = MiniJson.object(o, "agent");
-                agents.add(new Entry(MiniJson.string(a, "host"), URI.create(MiniJson.string(a, "api")),
-                        MiniJson.number(a, "pid"), MiniJson.number(a, "hypervisorPid"), MiniJson.bool(a, "rogue")));
+            JsonNode m = LabAgentClient.JSON.readTree(text);
+            if (m == null || !m.isObject() || !m.path("agents").isArray() || !m.path("operator").isObject()) {
+                throw new IllegalArgumentException("not a lab description (an object with agents and operator)");
             }
-            Map<String, Object> op = MiniJson.object(m.get("operator"), "operator");
-            return Optional.of(new LabFile(MiniJson.number(m, "labPid"), agents, path(op, "cert"), path(op, "key"),
+            List<Entry> agents = new ArrayList<>();
+            for (JsonNode a : m.get("agents")) {
+                agents.add(new Entry(a.get("host").asText(), URI.create(a.get("api").asText()),
+                        a.path("pid").asLong(0), a.path("hypervisorPid").asLong(0), a.path("rogue").asBoolean(false)));
+            }
+            JsonNode op = m.get("operator");
+            return Optional.of(new LabFile(m.path("labPid").asLong(0), agents, path(op, "cert"), path(op, "key"),
                     path(op, "ca"), path(m, "trust"), path(m, "policy")));
-        } catch (IllegalArgumentException | NullPointerException e) {
+        } catch (JsonProcessingException | IllegalArgumentException | NullPointerException e) {
             throw new IOException(f + " cannot be read (" + e.getMessage() + "); it is written by 'sealift lab':"
                     + " stop that lab with 'sealift lab --stop' and start it again", e);
         }
     }
 
-    private static Path path(Map<String, Object> m, String key) {
-        String s = MiniJson.string(m, key);
-        return s == null ? null : Path.of(s);
+    private static Path path(JsonNode m, String key) {
+        return m.hasNonNull(key) ? Path.of(m.get(key).asText()) : null;
     }
 
     static boolean alive(long pid) {

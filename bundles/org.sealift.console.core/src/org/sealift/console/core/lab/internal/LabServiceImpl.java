@@ -391,14 +391,12 @@ public final class LabServiceImpl implements LabService {
         // a VM that a migration holds cannot be destroyed: say which migration first, before anything changes
         for (Map.Entry<String, LabAgentClient> c : clients.entrySet()) {
             sub.subTask("looking for running migrations on " + c.getKey());
-            Object list = c.getValue().get("/v1/migrations?limit=20");
-            for (Object o : list instanceof List<?> l ? l : List.of()) {
-                Map<String, Object> m = MiniJson.object(o, "migration");
-                String state = MiniJson.string(m, "state");
+            for (com.fasterxml.jackson.databind.JsonNode m : c.getValue().get("/v1/migrations?limit=20")) {
+                String state = m.path("state").asText();
                 if ("running".equals(state) || "finishing".equals(state) || "in_doubt".equals(state)) {
-                    throw new LabException("migration " + MiniJson.string(m, "id") + " of VM " + MiniJson.string(m,
-                            "vm") + " (" + MiniJson.string(m, "source") + " \u2192 " + MiniJson.string(m,
-                                    "destination") + ") is " + state.replace('_', ' ') + " on " + c.getKey()
+                    throw new LabException("migration " + m.path("id").asText() + " of VM " + m.path("vm").asText()
+                            + " (" + m.path("source").asText() + " \u2192 " + m.path("destination").asText()
+                            + ") is " + state.replace('_', ' ') + " on " + c.getKey()
                             + ": wait for it to end (or cancel it in the Migration Monitor), then reset");
                 }
             }
@@ -407,9 +405,8 @@ public final class LabServiceImpl implements LabService {
         int removed = 0;
         for (Map.Entry<String, LabAgentClient> c : clients.entrySet()) {
             sub.subTask("destroying the VMs on " + c.getKey());
-            Object list = c.getValue().get("/v1/vms");
-            for (Object o : list instanceof List<?> l ? l : List.of()) {
-                String name = MiniJson.string(MiniJson.object(o, "VM"), "name");
+            for (com.fasterxml.jackson.databind.JsonNode vm : c.getValue().get("/v1/vms")) {
+                String name = LabAgentClient.text(vm, "name", "VM");
                 try {
                     c.getValue().delete("/v1/vms/" + LabAgentClient.segment(name));
                     removed++;
