@@ -16,7 +16,7 @@ import javax.net.ssl.SSLContext;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
-import org.sealift.console.agent.internal.ConsoleTls;
+import org.sealift.console.core.settings.ConsoleTls;
 import org.sealift.console.core.inventory.AgentException;
 import org.sealift.console.core.inventory.AgentRef;
 import org.sealift.console.core.settings.ConsoleSettings;

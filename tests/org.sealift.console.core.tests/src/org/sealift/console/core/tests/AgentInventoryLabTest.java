@@ -25,7 +25,7 @@ import org.sealift.console.agent.AgentApi;
 import org.sealift.console.agent.AgentDirectory;
 import org.sealift.console.agent.AgentRefusedException;
 import org.sealift.console.agent.internal.AgentInventorySource;
-import org.sealift.console.agent.internal.ConsoleTls;
+import org.sealift.console.core.settings.ConsoleTls;
 import org.sealift.console.core.internal.InventoryServiceImpl;
 import org.sealift.console.core.internal.SettingsServiceImpl;
 import org.sealift.console.core.inventory.AgentException;

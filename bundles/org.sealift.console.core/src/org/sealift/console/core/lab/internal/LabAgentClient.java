@@ -1,7 +1,6 @@
 package org.sealift.console.core.lab.internal;
 
 import java.io.IOException;
-import java.net.Socket;
 import java.net.URI;
 import java.net.URLEncoder;
 import java.net.http.HttpClient;
@@ -9,29 +8,19 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.GeneralSecurityException;
-import java.security.KeyStore;
-import java.security.PrivateKey;
-import java.security.SecureRandom;
-import java.security.cert.CertificateException;
-import java.security.cert.X509Certificate;
 import java.time.Duration;
-import java.util.List;
+import java.time.Instant;
 import java.util.Map;
 
-import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
-import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLParameters;
-import javax.net.ssl.TrustManager;
-import javax.net.ssl.X509ExtendedTrustManager;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.sealift.console.core.lab.LabException;
-import org.sealift.protocol.pki.Certificates;
-import org.sealift.protocol.pki.Pem;
+import org.sealift.console.core.settings.ConsoleTls;
+import org.sealift.console.core.settings.SettingsException;
 
 /**
  * The few management-API calls a lab reset makes (list, destroy and create VMs, list migrations), with the lab
@@ -48,22 +37,14 @@ final class LabAgentClient {
         this.host = host;
         this.base = base;
         try {
-            List<X509Certificate> own = Certificates.read(operatorCert);
-            PrivateKey key = Pem.readPrivateKey(operatorKey);
-            X509Certificate caCert = Certificates.read(ca).get(0);
-            char[] pw = "in-memory".toCharArray(); // the key store never leaves memory
-            KeyStore ks = KeyStore.getInstance("PKCS12");
-            ks.load(null, null);
-            ks.setKeyEntry("operator", key, pw, own.toArray(new X509Certificate[0]));
-            KeyManagerFactory kmf = KeyManagerFactory.getInstance("PKIX");
-            kmf.init(ks, pw);
-            SSLContext ctx = SSLContext.getInstance("TLSv1.3");
-            ctx.init(kmf.getKeyManagers(), new TrustManager[] { new AgentTrust(caCert, host) }, new SecureRandom());
+            // the console's own operator TLS: the same checks and the same pinning of the agent's host id
+            SSLContext ctx = ConsoleTls.context(ConsoleTls.loadOperator(operatorCert, operatorKey, ca, Instant.now()),
+                    host, Instant::now);
             SSLParameters params = ctx.getDefaultSSLParameters();
             params.setProtocols(new String[] { "TLSv1.3" });
             http = HttpClient.newBuilder().sslContext(ctx).sslParameters(params)
                     .connectTimeout(Duration.ofSeconds(10)).build();
-        } catch (IOException | GeneralSecurityException | IndexOutOfBoundsException e) {
+        } catch (SettingsException e) {
             throw new LabException("cannot use the lab operator's credentials (" + operatorCert + ", " + operatorKey
                     + ", " + ca + "): " + e.getMessage() + "; restart the lab with 'sealift lab' to make new ones", e);
         }
@@ -143,75 +124,5 @@ final class LabAgentClient {
             throw new ApiError(r.statusCode(), code, "lab host " + host + " refused " + what + ": " + msg);
         }
         return json;
-    }
-
-    /** Trusts exactly the agent TLS certificate of {@code host} issued by the lab CA. */
-    private static final class AgentTrust extends X509ExtendedTrustManager {
-        private final X509Certificate ca;
-        private final String host;
-
-        AgentTrust(X509Certificate ca, String host) {
-            this.ca = ca;
-            this.host = host;
-        }
-
-        private void check(X509Certificate[] chain) throws CertificateException {
-            if (chain == null || chain.length == 0) {
-                throw new CertificateException("lab host " + host + " presented no certificate");
-            }
-            X509Certificate leaf = chain[0];
-            try {
-                leaf.verify(ca.getPublicKey());
-            } catch (GeneralSecurityException e) {
-                throw new CertificateException("the agent at the address of lab host " + host + " presented "
-                        + Certificates.describe(leaf) + ", which the lab CA did not issue: another lab runs"
-                        + " there; re-read the lab folder", e);
-            }
-            leaf.checkValidity();
-            String cn = Certificates.subjectCn(leaf);
-            if (!host.equals(cn)) {
-                throw new CertificateException("the agent at the address of lab host " + host + " is " + cn
-                        + ": lab.json is out of date; re-read the lab folder");
-            }
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-            check(chain);
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, Socket socket)
-                throws CertificateException {
-            check(chain);
-        }
-
-        @Override
-        public void checkServerTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-                throws CertificateException {
-            check(chain);
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType) throws CertificateException {
-            throw new CertificateException("the lab client accepts no clients");
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, Socket socket)
-                throws CertificateException {
-            throw new CertificateException("the lab client accepts no clients");
-        }
-
-        @Override
-        public void checkClientTrusted(X509Certificate[] chain, String authType, SSLEngine engine)
-                throws CertificateException {
-            throw new CertificateException("the lab client accepts no clients");
-        }
-
-        @Override
-        public X509Certificate[] getAcceptedIssuers() {
-            return new X509Certificate[] { ca };
-        }
     }
 }

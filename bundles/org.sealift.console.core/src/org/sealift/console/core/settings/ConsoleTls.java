@@ -1,4 +1,4 @@
-package org.sealift.console.agent.internal;
+package org.sealift.console.core.settings;
 
 import java.io.IOException;
 import java.net.Socket;
@@ -23,7 +23,6 @@ import javax.net.ssl.TrustManager;
 import javax.net.ssl.TrustManagerFactory;
 import javax.net.ssl.X509ExtendedTrustManager;
 
-import org.sealift.console.core.settings.SettingsException;
 import org.sealift.protocol.pki.Certificates;
 import org.sealift.protocol.pki.Pem;
 import org.sealift.protocol.pki.Role;
