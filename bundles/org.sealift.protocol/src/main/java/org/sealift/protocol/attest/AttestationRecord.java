@@ -36,6 +36,13 @@ public final class AttestationRecord {
     static final int MAX_REASON = 40;
     static final int MAX_DETAIL = 1024;
 
+    /**
+     * The suite of a plain-mode migration's record: no handshake and no MANIFEST took place, so its transcript hash
+     * and manifest digest are all zero, also when it COMMITTED. Only dom0-held signers sign such records (a
+     * hypervisor takes no part in a plain migration); the verifier says so.
+     */
+    public static final String PLAIN_SUITE = "plain";
+
     private static final Pattern REASON = Pattern.compile("[A-Z][A-Z0-9_]{0,39}");
     private static final byte[] ZERO32 = new byte[32];
 
@@ -531,7 +538,12 @@ public final class AttestationRecord {
                 throw new IllegalArgumentException("a " + outcome + " record needs both parties identified by AK;"
                         + " only REJECTED may name an unidentified host");
             }
-            if (outcome == Outcome.COMMITTED && (Arrays.equals(manifestDigest, ZERO32)
+            if (PLAIN_SUITE.equals(suite)) {
+                if (!Arrays.equals(manifestDigest, ZERO32) || !Arrays.equals(transcriptHash, ZERO32)) {
+                    throw new IllegalArgumentException("a plain migration's record has no transcript hash and no"
+                            + " manifest digest (no handshake, no MANIFEST)");
+                }
+            } else if (outcome == Outcome.COMMITTED && (Arrays.equals(manifestDigest, ZERO32)
                     || Arrays.equals(transcriptHash, ZERO32))) {
                 throw new IllegalArgumentException("a COMMITTED record needs the transcript hash and manifest digest");
             }

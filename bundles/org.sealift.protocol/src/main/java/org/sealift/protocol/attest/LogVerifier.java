@@ -19,6 +19,7 @@ import org.sealift.protocol.attest.AttestationRecord.Side;
 import org.sealift.protocol.pki.AkValidator;
 import org.sealift.protocol.pki.Certificates;
 import org.sealift.protocol.pki.ClusterTrust;
+import org.sealift.protocol.pki.Dom0Signer;
 import org.sealift.protocol.pki.Hex;
 import org.sealift.protocol.pki.Policy;
 import org.sealift.protocol.pki.SignedPolicy;
@@ -83,7 +84,7 @@ public final class LogVerifier {
         List<LogEntry> entries = log.entries();
 
         checkChallenge(challenge, failures);
-        checkHeadSignature(host, head, challenge, failures, now);
+        checkHeadSignature(host, head, challenge, failures, notes, now);
 
         Map<String, Long> firstEntryOfMigration = new HashMap<>();
         for (int i = 0; i < entries.size(); i++) {
@@ -113,7 +114,7 @@ public final class LogVerifier {
                 failures.add(entry + ": record " + r.migrationLabel() + " duplicates entry "
                         + Long.toUnsignedString(earlier) + " (one record per migration and host)");
             }
-            if (checkRecord(sr, host, entry, failures)) {
+            if (checkRecord(sr, host, entry, failures, notes)) {
                 verified.add(sr);
             }
         }
@@ -140,7 +141,7 @@ public final class LogVerifier {
     }
 
     private void checkHeadSignature(String host, SignedHead head, Challenge challenge, List<String> failures,
-            Instant now) {
+            List<String> notes, Instant now) {
         if (head == null) {
             failures.add("no signed head was presented: ask the hypervisor of host " + host
                     + " to sign its log head with this verification's nonce");
@@ -165,7 +166,11 @@ public final class LogVerifier {
             return;
         }
         try {
-            validator.validate(List.of(cert), policy, now);
+            policy.checkValidAt(now);
+            if (validator.validateRecordSigner(List.of(cert), policy, now).dom0Held()) {
+                notes.add("the signed head of host " + host + " is " + Dom0Signer.TRUST_LEVEL + "; dom0 holds that key,"
+                        + " so the head cannot show a truncation or rollback of the log by dom0 itself");
+            }
         } catch (ProtocolException e) {
             failures.add("the signed head's AK certificate is not acceptable: " + e.getMessage());
         }
@@ -221,10 +226,13 @@ public final class LogVerifier {
     }
 
     /** Checks one record of host {@code host}'s log; true if every signature it needs verifies. */
-    private boolean checkRecord(SignedRecord sr, String host, String entry, List<String> failures) {
+    private boolean checkRecord(SignedRecord sr, String host, String entry, List<String> failures,
+            List<String> notes) {
         AttestationRecord r = sr.record();
         String label = "record " + r.migrationLabel();
         int before = failures.size();
+        List<String> dom0Signed = new ArrayList<>();
+        boolean plain = AttestationRecord.PLAIN_SUITE.equals(r.suite());
         if (!r.source().hostId().equals(host) && !r.destination().hostId().equals(host)) {
             failures.add(entry + ": " + label + " is between hosts " + r.source().hostId() + " and "
                     + r.destination().hostId() + ", not host " + host + "'s: it was copied from another log");
@@ -257,7 +265,19 @@ public final class LogVerifier {
                 continue;
             }
             try {
-                validator.validateHistorical(List.of(cert), policy, r.started());
+                if (validator.validateRecordSigner(List.of(cert), policy, r.started()).dom0Held()) {
+                    dom0Signed.add(who + " (host " + p.hostId() + ")");
+                    if (!plain) {
+                        failures.add(label + ": the " + who + " signature is from host " + p.hostId() + "'s"
+                                + " dom0-held key, but the record claims a secure migration (suite " + r.suite()
+                                + "): only hypervisor attestation keys sign those; a dom0-held key cannot stand in"
+                                + " for one");
+                    }
+                } else if (plain) {
+                    failures.add(label + ": claims a plain migration, but its " + who + " signature is from the"
+                            + " hypervisor AK of host " + p.hostId() + ", and hypervisors take no part in plain"
+                            + " migrations: the record was made up or altered");
+                }
             } catch (ProtocolException e) {
                 failures.add(label + ": " + who + " AK of host " + p.hostId() + " is not acceptable: "
                         + e.getMessage());
@@ -276,7 +296,11 @@ public final class LogVerifier {
             failures.add(label + ": made under policy serial " + Long.toUnsignedString(r.policySerial())
                     + ", newer than the verifier's " + policy.describe() + "; verify with the current policy");
         }
-        return failures.size() == before;
+        boolean ok = failures.size() == before;
+        if (ok && !dom0Signed.isEmpty()) {
+            notes.add(label + ": " + Dom0Signer.TRUST_LEVEL + " (" + String.join(", ", dom0Signed) + ")");
+        }
+        return ok;
     }
 
     /**

@@ -54,6 +54,42 @@ public final class AkValidator {
         return applyPolicy(validateCertificate(chain, signedAt), policy);
     }
 
+    /**
+     * For the signers of attestation records and log heads: a hypervisor AK exactly as {@link #validateHistorical},
+     * or a dom0-held record signer ({@link Dom0Signer}) whose host the policy explicitly allows
+     * ({@link Policy#allowsDom0Signer}); the result's {@link AttestedIdentity#dom0Held()} says which. Never use this
+     * where an AK is required (handshakes, tokens): {@link #validate} refuses dom0 signers there.
+     */
+    public AttestedIdentity validateRecordSigner(List<X509Certificate> chain, Policy policy, Instant signedAt)
+            throws ProtocolException {
+        X509Certificate leaf = validateChainToCa(chain, signedAt);
+        if (Certificates.role(leaf).orElse(null) != Role.DOM0_SIGNER) {
+            return applyPolicy(checkAttestationProfile(leaf), policy);
+        }
+        String who = "certificate " + Certificates.describe(leaf);
+        String problem = Dom0Signer.profileProblem(leaf);
+        if (problem != null) {
+            throw new ProtocolException(Reason.CERTIFICATE, who + " claims the dom0-signer role but " + problem
+                    + "; it was not issued by Sealift's CA tooling");
+        }
+        String host = Certificates.subjectCn(leaf);
+        if (!Certificates.isValidHostId(host)) {
+            throw new ProtocolException(Reason.CERTIFICATE, who + " does not name a valid host id in its CN");
+        }
+        byte[] fp = Certificates.fingerprint(leaf);
+        if (policy.isRevoked(fp)) {
+            throw new ProtocolException(Reason.POLICY, "host " + host + "'s dom0-held signer " + Hex.abbrev(fp)
+                    + " is revoked by " + policy.describe());
+        }
+        if (!policy.allowsDom0Signer(host)) {
+            throw new ProtocolException(Reason.POLICY, "host " + host + " signs with a dom0-held key (not"
+                    + " hypervisor-protected), and " + policy.describe() + " does not accept dom0 signers for it;"
+                    + " if records of what its agent did are wanted, allow it explicitly: sealift ca sign-policy"
+                    + " --allow-dom0-signer " + host);
+        }
+        return new AttestedIdentity(host, leaf, new byte[Certificates.MEASUREMENT_BYTES], null, policy.serial(), true);
+    }
+
     private AttestedIdentity applyPolicy(X509Certificate leaf, Policy policy) throws ProtocolException {
         String host = Certificates.subjectCn(leaf);
         byte[] measurement = Certificates.measurement(leaf).orElseThrow();
@@ -76,6 +112,11 @@ public final class AkValidator {
      * leaf. Used where the policy is applied separately.
      */
     public X509Certificate validateCertificate(List<X509Certificate> chain, Instant now) throws ProtocolException {
+        return checkAttestationProfile(validateChainToCa(chain, now));
+    }
+
+    /** Chain to this cluster's CA, signature and validity at {@code now}; no role check. Returns the leaf. */
+    private X509Certificate validateChainToCa(List<X509Certificate> chain, Instant now) throws ProtocolException {
         if (chain == null || chain.isEmpty()) {
             throw new ProtocolException(Reason.UNATTESTED,
                     "no attestation-key certificate was presented: the peer is not attested");
@@ -113,6 +154,12 @@ public final class AkValidator {
             throw new ProtocolException(Reason.CERTIFICATE, who + " " + validity
                     + "; the host needs a new AK certificate from the cluster CA");
         }
+        return leaf;
+    }
+
+    /** Role attestation-key with its EKU, not a CA, Ed25519, a host id CN and a measurement. */
+    private static X509Certificate checkAttestationProfile(X509Certificate leaf) throws ProtocolException {
+        String who = "certificate " + Certificates.describe(leaf);
         Role role = Certificates.role(leaf).orElse(null);
         if (role != Role.ATTESTATION_KEY) {
             throw new ProtocolException(Reason.CERTIFICATE, who + " is "

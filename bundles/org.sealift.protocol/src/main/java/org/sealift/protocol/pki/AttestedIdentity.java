@@ -20,9 +20,16 @@ public final class AttestedIdentity {
     private final byte[] measurement;
     private final String measurementName;
     private final long policySerial;
+    private final boolean dom0Held;
 
     AttestedIdentity(String hostId, X509Certificate certificate, byte[] measurement, String measurementName,
             long policySerial) {
+        this(hostId, certificate, measurement, measurementName, policySerial, false);
+    }
+
+    AttestedIdentity(String hostId, X509Certificate certificate, byte[] measurement, String measurementName,
+            long policySerial, boolean dom0Held) {
+        this.dom0Held = dom0Held;
         this.hostId = hostId;
         this.certificate = certificate;
         this.akFingerprint = Certificates.fingerprint(certificate);
@@ -63,6 +70,15 @@ public final class AttestedIdentity {
         return policySerial;
     }
 
+    /**
+     * True for a dom0-held record signer ({@link Dom0Signer}) accepted by {@link AkValidator#validateRecordSigner}:
+     * what it signs records what the agents did, not what a hypervisor enforced. Always false from
+     * {@link AkValidator#validate}, which refuses such keys.
+     */
+    public boolean dom0Held() {
+        return dom0Held;
+    }
+
     /** True iff {@code signature} is this AK's Ed25519 signature over {@code message}. */
     public boolean verifies(byte[] message, byte[] signature) {
         return AttestationSigner.verify(certificate.getPublicKey(), message, signature);
@@ -78,6 +94,9 @@ public final class AttestedIdentity {
 
     @Override
     public String toString() {
+        if (dom0Held) {
+            return "host " + hostId + " dom0-held signer " + Hex.abbrev(akFingerprint) + " (no measurement)";
+        }
         return "host " + hostId + " AK " + Hex.abbrev(akFingerprint) + " measurement " + Hex.abbrev(measurement)
                 + (measurementName != null ? " (" + measurementName + ")" : "");
     }

@@ -87,6 +87,9 @@ final class CertIssuer {
             if (measurement != null) {
                 b.addExtension(SealiftOids.MEASUREMENT, false, new DEROctetString(measurement));
             }
+            if (role == Role.DOM0_SIGNER) {
+                b.addExtension(SealiftOids.DOM0_HELD_KEY, true, new DERUTF8String(Dom0Signer.STATEMENT));
+            }
             return new JcaX509CertificateConverter().getCertificate(b.build(Ed25519.contentSigner(issuerKey)));
         } catch (IOException | CertificateException e) {
             throw new IllegalStateException("cannot build a " + role.label() + " certificate: " + e.getMessage(), e);
@@ -105,6 +108,7 @@ final class CertIssuer {
             case ATTESTATION_KEY -> new KeyPurposeId[] {purpose(SealiftOids.KP_ATTESTATION)};
             case ENDORSEMENT_KEY -> new KeyPurposeId[] {purpose(SealiftOids.KP_ENDORSEMENT)};
             case POLICY_SIGNER -> new KeyPurposeId[] {purpose(SealiftOids.KP_POLICY)};
+            case DOM0_SIGNER -> new KeyPurposeId[] {purpose(SealiftOids.KP_DOM0_RECORD_SIGNING)};
             case AGENT_TLS -> new KeyPurposeId[] {KeyPurposeId.id_kp_serverAuth, KeyPurposeId.id_kp_clientAuth};
             case OPERATOR -> new KeyPurposeId[] {KeyPurposeId.id_kp_clientAuth};
             default -> new KeyPurposeId[0];

@@ -177,6 +177,21 @@ public final class ClusterCa {
                 + " vendor root" + NOT_ENDORSED_FIX);
     }
 
+    /**
+     * Certifies an agent's dom0-held record-signing key (see {@link Dom0Signer}) for a host whose hypervisor cannot
+     * hold an attestation key. The certificate has role dom0-signer, EKU {@link SealiftOids#KP_DOM0_RECORD_SIGNING},
+     * the critical {@link SealiftOids#DOM0_HELD_KEY} statement and no measurement, so it is refused wherever an AK is
+     * required. Callers (the CLI) issue it only on the operator's explicit request. MALFORMED / TAMPERED /
+     * CERTIFICATE if the CSR is not the agent's self-signed dom0 signer request for {@code hostId}.
+     */
+    public X509Certificate issueDom0SignerCertificate(String hostId, byte[] pkcs10Der, Instant now,
+            Duration validity) throws ProtocolException {
+        Certificates.requireHostId(hostId);
+        PublicKey key = Dom0Signer.verifiedCsrKey(pkcs10Der, hostId);
+        return CertIssuer.issue(CertIssuer.nameOf(caCert), caKey, CertIssuer.name(hostId, null), key, now,
+                capped(now, validity), Role.DOM0_SIGNER, CertIssuer.hostNames(hostId, false), null);
+    }
+
     /** An agent's TLS certificate (EKU serverAuth + clientAuth, role agent-tls): never valid for attestation. */
     public X509Certificate issueAgentTlsCertificate(String hostId, PublicKey key, Instant now, Duration validity) {
         Certificates.requireHostId(hostId);

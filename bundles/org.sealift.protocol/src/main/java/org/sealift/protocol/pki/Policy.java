@@ -27,6 +27,9 @@ public final class Policy {
 
     static final byte[] MAGIC = CanonicalWriter.ascii("SMP1/POLICY");
     static final int FORMAT = 1;
+    /** Format 1 plus the dom0 signer host patterns; used only when there are some, so older policies keep their bytes. */
+    static final int FORMAT_WITH_DOM0_SIGNERS = 2;
+    static final int MAX_DOM0_SIGNERS = 4096;
 
     static final int MAX_NAME = 128;
     static final int MAX_SUITE = 64;
@@ -49,6 +52,7 @@ public final class Policy {
     private final SortedMap<String, String> measurements; // hex → label ("" if unnamed)
     private final List<ReceiveRule> receiveRules; // sorted, unique
     private final Set<String> revokedAks; // hex fingerprints, sorted
+    private final Set<String> dom0Signers; // host patterns, sorted
 
     /**
      * Which hosts may receive which VMs: a host whose id matches {@code hostPattern} may receive a VM whose id
@@ -86,6 +90,7 @@ public final class Policy {
         this.measurements = Collections.unmodifiableSortedMap(new TreeMap<>(b.measurements));
         this.receiveRules = List.copyOf(new TreeSet<>(b.receiveRules));
         this.revokedAks = Collections.unmodifiableSet(new TreeSet<>(b.revokedAks));
+        this.dom0Signers = Collections.unmodifiableSet(new TreeSet<>(b.dom0Signers));
     }
 
     public static Builder builder(String name, long serial) {
@@ -102,6 +107,7 @@ public final class Policy {
         b.measurements.putAll(measurements);
         b.receiveRules.addAll(receiveRules);
         b.revokedAks.addAll(revokedAks);
+        b.dom0Signers.addAll(dom0Signers);
         return b;
     }
 
@@ -158,6 +164,23 @@ public final class Policy {
         return label == null || label.isEmpty() ? Optional.empty() : Optional.of(label);
     }
 
+    /**
+     * Host patterns (globs) whose dom0-held record-signing keys this policy accepts for attestation records of plain
+     * migrations (docs/protocol-attestation.md §2.2); empty = none. Never admits such a key as an AK.
+     */
+    public Set<String> dom0Signers() {
+        return dom0Signers;
+    }
+
+    public boolean allowsDom0Signer(String hostId) {
+        for (String p : dom0Signers) {
+            if (glob(p, hostId)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     public boolean isRevoked(byte[] akFingerprint) {
         return revokedAks.contains(Hex.encode(akFingerprint));
     }
@@ -209,7 +232,8 @@ public final class Policy {
     }
 
     public byte[] toCanonicalBytes() {
-        CanonicalWriter w = new CanonicalWriter().raw(MAGIC).u16(FORMAT).str(name).u64(serial)
+        CanonicalWriter w = new CanonicalWriter().raw(MAGIC).u16(dom0Signers.isEmpty() ? FORMAT
+                : FORMAT_WITH_DOM0_SIGNERS).str(name).u64(serial)
                 .u64(notBefore.getEpochSecond()).u64(notAfter.getEpochSecond()).u16(minProtocolVersion);
         w.u16(suites.size());
         for (String s : suites.keySet()) {
@@ -227,6 +251,12 @@ public final class Policy {
         for (String fp : revokedAks) {
             w.fixed(Hex.decode(fp), Certificates.FINGERPRINT_BYTES);
         }
+        if (!dom0Signers.isEmpty()) {
+            w.u32(dom0Signers.size());
+            for (String p : dom0Signers) {
+                w.str(p);
+            }
+        }
         return w.toByteArray();
     }
 
@@ -238,8 +268,9 @@ public final class Policy {
         CanonicalReader r = new CanonicalReader(bytes, "policy");
         r.expect(MAGIC, "magic");
         int format = r.u16("format");
-        if (format != FORMAT) {
-            throw r.malformed("format " + format + " is not supported (this build reads format " + FORMAT + ")");
+        if (format != FORMAT && format != FORMAT_WITH_DOM0_SIGNERS) {
+            throw r.malformed("format " + format + " is not supported (this build reads formats " + FORMAT + " and "
+                    + FORMAT_WITH_DOM0_SIGNERS + ")");
         }
         String name = r.str(MAX_NAME, "name");
         long serial = r.u64("serial");
@@ -287,6 +318,21 @@ public final class Policy {
                 }
                 b.revoke(fp);
                 prevF = fp;
+            }
+            if (format == FORMAT_WITH_DOM0_SIGNERS) {
+                int nDom0 = r.count32(MAX_DOM0_SIGNERS, 3, "dom0 signer pattern");
+                if (nDom0 == 0) {
+                    throw r.malformed("format 2 with no dom0 signer pattern (the canonical form is format 1)");
+                }
+                String prevP = null;
+                for (int i = 0; i < nDom0; i++) {
+                    String p = r.str(MAX_PATTERN, "dom0 signer pattern");
+                    if (prevP != null && prevP.compareTo(p) >= 0) {
+                        throw r.malformed("dom0 signer patterns are not strictly ascending at \"" + p + "\"");
+                    }
+                    b.allowDom0Signer(p);
+                    prevP = p;
+                }
             }
             r.expectEnd();
             return b.build();
@@ -354,6 +400,7 @@ public final class Policy {
         private final SortedMap<String, String> measurements = new TreeMap<>();
         private final Set<ReceiveRule> receiveRules = new TreeSet<>(Comparator.naturalOrder());
         private final Set<String> revokedAks = new TreeSet<>();
+        private final Set<String> dom0Signers = new TreeSet<>();
 
         private Builder(String name, long serial) {
             Objects.requireNonNull(name, "name");
@@ -422,6 +469,21 @@ public final class Policy {
                 throw new IllegalArgumentException("AK fingerprint must be 32 bytes, got " + akFingerprint.length);
             }
             revokedAks.add(Hex.encode(akFingerprint));
+            return this;
+        }
+
+        /**
+         * Accepts records signed by the dom0-held keys of hosts matching {@code hostPattern} (a glob). Explicit on
+         * purpose: such records say what the agents did, not what a hypervisor enforced.
+         */
+        public Builder allowDom0Signer(String hostPattern) {
+            requireGlob(hostPattern, "dom0 signer host pattern");
+            dom0Signers.add(hostPattern);
+            return this;
+        }
+
+        public Builder removeDom0Signer(String hostPattern) {
+            dom0Signers.remove(hostPattern);
             return this;
         }
 

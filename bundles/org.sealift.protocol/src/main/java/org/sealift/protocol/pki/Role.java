@@ -14,7 +14,9 @@ public enum Role {
     AGENT_TLS("agent-tls", "a TLS certificate"),
     OPERATOR("operator", "an operator certificate"),
     VENDOR_ROOT("vendor-root", "a vendor root certificate"),
-    ENDORSEMENT_KEY("endorsement-key", "an endorsement-key certificate");
+    ENDORSEMENT_KEY("endorsement-key", "an endorsement-key certificate"),
+    DOM0_SIGNER("dom0-signer", "a dom0-held record-signing certificate (its key is kept by dom0, not protected by a"
+            + " hypervisor)");
 
     private final String label;
     private final String description;

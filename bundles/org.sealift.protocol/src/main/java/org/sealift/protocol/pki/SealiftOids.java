@@ -18,6 +18,13 @@ public final class SealiftOids {
     /** Certificate extension: the Sealift role of the key, DER UTF8String (see {@link Role#label()}). */
     public static final ASN1ObjectIdentifier ROLE = ARC.branch("1.2");
 
+    /**
+     * Certificate extension, <b>critical</b>: the key is held by dom0 (the agent), not protected by a hypervisor. DER
+     * UTF8String of exactly {@link Dom0Signer#STATEMENT}. Critical so that a validator that does not know it refuses
+     * the certificate instead of taking it for something stronger.
+     */
+    public static final ASN1ObjectIdentifier DOM0_HELD_KEY = ARC.branch("1.3");
+
     /** Extended key usage: the key is a hypervisor attestation key. */
     public static final ASN1ObjectIdentifier KP_ATTESTATION = ARC.branch("2.1");
 
@@ -26,6 +33,12 @@ public final class SealiftOids {
 
     /** Extended key usage: the key signs cluster policies and fences. */
     public static final ASN1ObjectIdentifier KP_POLICY = ARC.branch("2.3");
+
+    /**
+     * Extended key usage: a dom0-held key that signs attestation records of plain migrations on a host whose
+     * hypervisor cannot hold an attestation key (an unpatched Xen). Never valid where an AK is required.
+     */
+    public static final ASN1ObjectIdentifier KP_DOM0_RECORD_SIGNING = ARC.branch("2.4");
 
     private SealiftOids() {
     }
