@@ -44,7 +44,13 @@ public class ProtocolException extends Exception {
         /** The hypervisor's sealed state is missing, rolled back or otherwise in doubt. */
         STATE_IN_DOUBT,
         /** An attestation log or record does not verify. */
-        LOG_INVALID
+        LOG_INVALID,
+        /**
+         * dom0 gave the migration up on purpose before RELEASE: an operator's cancel, or the ABORT token asked for
+         * (an operator's export, the agent's recovery). The detail names which. Last, so the ordinals of the
+         * others (the hypervisor interface sends them as one octet) stay as they were.
+         */
+        CANCELLED
     }
 
     private final Reason reason;

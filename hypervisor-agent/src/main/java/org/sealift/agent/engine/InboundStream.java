@@ -159,7 +159,13 @@ public final class InboundStream implements AutoCloseable {
             ByteBuffer shb = ByteBuffer.wrap(sh);
             read(shb);
             rawHeader = sh.clone();
-            streamHeader = StreamHeader.decode(sh);
+            // a secure stream's version is the hypervisor's to judge: it is signed into the handshake transcript,
+            // and a rewritten one must reach the records as the hypervisor's DOWNGRADE, not as a framing error here
+            StreamHeader h = StreamHeader.parse(sh);
+            if (!h.secure()) {
+                h.requireSpoken(); // plain mode: no hypervisor looks at it
+            }
+            streamHeader = h;
             ready.add(streamHeader);
             while (true) {
                 header.clear();

@@ -45,7 +45,8 @@ public final class Recovery {
     }
 
     private static String settle(HypervisorBackend backend, MigrationDecision d) {
-        String why = "the agent restarted during the migration";
+        // dom0 gives it up on purpose (no deadline passed): CANCELLED, naming the action
+        String why = "the agent restarted during the migration and its recovery gave it up";
         try {
             if (d.role() == MigrationRole.SOURCE) {
                 switch (d.state()) {
@@ -111,7 +112,7 @@ public final class Recovery {
             } catch (HypervisorException noSession) {
                 return false;
             }
-            session.abort(Reason.DEADLINE, why);
+            session.abort(Reason.CANCELLED, why);
         } else {
             DestinationSession session;
             try {
@@ -119,7 +120,7 @@ public final class Recovery {
             } catch (HypervisorException noSession) {
                 return false;
             }
-            session.abort(Reason.DEADLINE, why);
+            session.abort(Reason.CANCELLED, why);
         }
         return true;
     }

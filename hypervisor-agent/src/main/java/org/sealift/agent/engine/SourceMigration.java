@@ -776,9 +776,7 @@ public final class SourceMigration {
 
     static Reason reasonOf(Throwable e) {
         if (e instanceof Cancelled) {
-            // no protocol reason fits an operator's decision; DEADLINE is the closest "gave up" reason, and the
-            // detail text says it was a cancel
-            return Reason.DEADLINE;
+            return Reason.CANCELLED; // the detail names the action: "cancelled by the operator before RELEASE"
         }
         if (e instanceof ProtocolException p) {
             return p.reason();

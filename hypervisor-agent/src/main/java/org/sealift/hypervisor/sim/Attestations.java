@@ -131,6 +131,10 @@ final class Attestations {
                 .resumed(r.resumeMillis > 0 ? Instant.ofEpochMilli(r.resumeMillis) : null)
                 .outcome(outcome, reason, detail).statistics(stats).transcriptHash(r.transcriptHash)
                 .manifestDigest(r.manifestDigest);
+        // several recorded names map to one kind (POLICY and UNRECORDED_REFUSALS are both UNEXPECTED_RECORD): their
+        // counts add up, the first example stays
+        Map<AnomalyKind, long[]> counts = new java.util.EnumMap<>(AnomalyKind.class);
+        Map<AnomalyKind, String> examples = new java.util.EnumMap<>(AnomalyKind.class);
         for (Map.Entry<String, Long> a : r.anomalies.entrySet()) {
             AnomalyKind k = switch (a.getKey()) {
                 case "REPLAY" -> AnomalyKind.REPLAY;
@@ -139,7 +143,11 @@ final class Attestations {
                 case "DEADLINE" -> AnomalyKind.DEADLINE;
                 default -> AnomalyKind.UNEXPECTED_RECORD;
             };
-            b.anomaly(k, a.getValue(), truncate(r.anomalyExamples.getOrDefault(a.getKey(), a.getKey()), 250));
+            counts.computeIfAbsent(k, x -> new long[1])[0] += a.getValue();
+            examples.putIfAbsent(k, r.anomalyExamples.getOrDefault(a.getKey(), a.getKey()));
+        }
+        for (Map.Entry<AnomalyKind, long[]> c : counts.entrySet()) {
+            b.anomaly(c.getKey(), c.getValue()[0], truncate(examples.get(c.getKey()), 250));
         }
         try {
             return b.build();

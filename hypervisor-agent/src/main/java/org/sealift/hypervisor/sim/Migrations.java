@@ -748,7 +748,7 @@ final class Migrations {
             }
             Domain d = run.domain;
             byte[] reply;
-            byte[] body;
+            byte[] body = null;
             try {
                 body = Records.decodeOne(helloRecord, RecordType.HELLO).body();
                 // HELLO: version u32, suite u32, policy serial u64, migration id [16], VM id [16] (protocol-handshake)
@@ -765,6 +765,7 @@ final class Migrations {
                 }
                 reply = run.responder.onHello(StreamHeader.decode(sourceHeader), body);
             } catch (ProtocolException e) {
+                recordRefusal(run, body, e);
                 throw HypervisorException.protocol(e);
             }
             MigrationId id = MigrationId.of(Arrays.copyOfRange(body, 16, 32));
@@ -783,6 +784,107 @@ final class Migrations {
             }
             return new ProtocolMessage(ProtocolMessage.Kind.HELLO_REPLY,
                     Records.encode(RecordType.HELLO_REPLY, reply));
+        }
+    }
+
+    /** Most refused HELLOs from one claimed source that get a record of their own at once (G6 flood limit). */
+    static final int REFUSAL_BURST = 16;
+    /** After the burst, one more record per this many milliseconds and source. */
+    static final long REFUSAL_REFILL_MS = 5 * 60_000;
+    /** Sources with a budget of their own; HELLOs claiming further ones share one budget. */
+    private static final int REFUSAL_SOURCES = 64;
+    private final Map<String, RefusalBudget> refusalBudgets = new HashMap<>();
+
+    /** A token bucket per claimed source (in memory: a restart refills it, which a flood cannot cause). */
+    private static final class RefusalBudget {
+        double tokens = REFUSAL_BURST;
+        long refilledAt;
+        long unrecorded;
+
+        RefusalBudget(long now) {
+            refilledAt = now;
+        }
+
+        boolean take(long now) {
+            tokens = Math.min(REFUSAL_BURST, tokens + (double) (now - refilledAt) / REFUSAL_REFILL_MS);
+            refilledAt = now;
+            if (tokens >= 1) {
+                tokens -= 1;
+                return true;
+            }
+            unrecorded++;
+            return false;
+        }
+    }
+
+    /**
+     * G6: the destination that refuses HELLO keeps its own signed record of the refusal, REJECTED with its own
+     * reason (the source's record only has the source's view). It is final from the start: nothing was accepted, no
+     * lock taken, nothing can resume, so the commit rules (docs/commit-model.pml) are untouched. A HELLO is cheap to
+     * send, so the records are limited: one per migration id (a HELLO naming an id this host already recorded adds
+     * nothing), none for a HELLO too short to name a migration, and per claimed source host {@link #REFUSAL_BURST}
+     * at once, then one per {@link #REFUSAL_REFILL_MS}; refusals beyond that are counted, and the next record of
+     * that source names how many went unrecorded. The incoming domain is zeroized: it never held anything.
+     */
+    private void recordRefusal(DestinationRun run, byte[] body, ProtocolException e) {
+        if (body == null || body.length < 48) {
+            return; // nothing names the migration; the abort that follows zeroizes the domain
+        }
+        MigrationId id = MigrationId.of(Arrays.copyOfRange(body, 16, 32));
+        String source = run.request.sourceHostId().filter(Certificates::isValidHostId).orElse(null);
+        synchronized (hv) {
+            if (hv.state.migrations.containsKey(id)) {
+                return;
+            }
+            long now = System.currentTimeMillis();
+            String key = source == null ? "" : source;
+            if (!refusalBudgets.containsKey(key) && refusalBudgets.size() >= REFUSAL_SOURCES) {
+                key = "*";
+            }
+            RefusalBudget budget = refusalBudgets.computeIfAbsent(key, k -> new RefusalBudget(now));
+            if (!budget.take(now)) {
+                LOG.warn("host {}: HELLO of migration {} from {} refused ({}) without a record: the flood limit of"
+                        + " that source ({} at once, then one per {} s) is spent", hv.hostId, id, key, e.reason(),
+                        REFUSAL_BURST, REFUSAL_REFILL_MS / 1000);
+                return;
+            }
+            Domain d = run.domain;
+            MigrationRecord r = new MigrationRecord(id, MigrationRole.DESTINATION, d.config.name(), d.domId,
+                    MigrationState.ABORTED_BY_DESTINATION);
+            r.startMillis = now;
+            r.endMillis = now;
+            r.peerHostId = source; // as dom0 claimed it: the record names it as unidentified
+            try {
+                r.policySerial = hv.hardware.policySerial();
+            } catch (java.io.IOException ignored) {
+                // the record then names serial 0: no policy was in force to judge by
+            }
+            String message = e.getMessage().startsWith(e.reason() + ": ")
+                    ? e.getMessage().substring(e.reason().name().length() + 2) : e.getMessage();
+            r.outcomeReason = e.reason().name() + ": HELLO refused by host " + hv.hostId + ": " + message;
+            r.anomaly(e.reason().name(), "HELLO: " + message);
+            if (budget.unrecorded > 0) {
+                String lost = budget.unrecorded + " earlier refused HELLOs from "
+                        + (key.equals("*") ? "further sources" : source == null ? "unnamed sources" : source)
+                        + " were not recorded (flood limit: " + REFUSAL_BURST + ", then one per "
+                        + REFUSAL_REFILL_MS / 1000 + " s)";
+                r.anomalies.put("UNRECORDED_REFUSALS", budget.unrecorded);
+                r.anomalyExamples.put("UNRECORDED_REFUSALS", lost);
+                r.outcomeReason = r.outcomeReason + "; " + lost;
+                budget.unrecorded = 0;
+            }
+            hv.state.migrations.put(id, r);
+            try {
+                hv.state.persist();
+            } catch (java.io.IOException io) {
+                hv.state.migrations.remove(id);
+                LOG.error("host {}: cannot seal the refusal of migration {}: {}", hv.hostId, id, io.getMessage());
+                return;
+            }
+            run.rec = r;
+            handles.put(id, run.handle);
+            zeroize(d);
+            LOG.info("host {}: migration {} REJECTED here: {}", hv.hostId, id, r.outcomeReason);
         }
     }
 
@@ -1315,7 +1417,14 @@ final class Migrations {
                 return t.clone();
             }
             if (kind == org.sealift.agent.spi.TokenKind.ABORT) {
-                // deciding ABORT now is allowed exactly where an in-session abort would be
+                // deciding ABORT now is allowed exactly where an in-session abort would be; dom0 asked for it on
+                // purpose, so the record says CANCELLED and names the action (the hypervisor cannot tell an
+                // operator's export from the agent's recovery: both come from dom0)
+                boolean live = runs.get(handles.getOrDefault(id, -1L)) != null;
+                String why = "this host's ABORT token was exported while the migration was " + r.state
+                        + (live ? " (an operator's token export, or the agent giving up the migration)"
+                                : " and its session had died with this hypervisor's restart (the agent's recovery,"
+                                        + " or an operator's token export)");
                 if (r.inDoubt) {
                     throw doubt(r);
                 }
@@ -1325,15 +1434,15 @@ final class Migrations {
                 }
                 if (r.role == MigrationRole.SOURCE) {
                     if (r.state == MigrationState.PRECOPY || r.state == MigrationState.FROZEN) {
-                        abortSourceLocally(r, ProtocolException.Reason.DEADLINE, "aborted by the operator");
+                        abortSourceLocally(r, ProtocolException.Reason.CANCELLED, why);
                         return r.tokens.get(k).clone();
                     }
                 } else if (r.state == MigrationState.PRECOPY || r.state == MigrationState.READY) {
                     Object run = runs.get(handles.getOrDefault(id, -1L));
                     if (run instanceof DestinationRun dr) {
-                        abortDestinationLocally(dr, ProtocolException.Reason.DEADLINE, "aborted by the operator");
+                        abortDestinationLocally(dr, ProtocolException.Reason.CANCELLED, why);
                     } else {
-                        abortDestinationRecord(r, ProtocolException.Reason.DEADLINE, "aborted by the operator");
+                        abortDestinationRecord(r, ProtocolException.Reason.CANCELLED, why);
                         zeroize(hv.domainOf(r));
                     }
                     return r.tokens.get(k).clone();

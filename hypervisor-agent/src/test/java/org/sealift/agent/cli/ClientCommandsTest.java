@@ -98,8 +98,9 @@ class ClientCommandsTest {
                 + "\"attestation\":{\"reason\":\"TAMPERED\"}}"));
         assertEquals(5, exit("{\"outcome\":\"ABORTED_BY_DESTINATION\",\"reason\":\"the destination aborted\","
                 + "\"peer\":{\"outcome\":\"ABORTED_BY_DESTINATION\",\"reason\":\"MANIFEST_MISMATCH: stale\"}}"));
-        assertEquals(4, exit("{\"outcome\":\"ABORTED_BY_SOURCE\",\"reason\":\"DEADLINE: cancelled by the operator"
-                + " before RELEASE\"}"));
+        // an operator's cancel is neither an attack nor the policy: aborted, exit 4, by the agent's and the record's reason
+        assertEquals(4, exit("{\"outcome\":\"ABORTED_BY_SOURCE\",\"reason\":\"CANCELLED: cancelled by the operator"
+                + " before RELEASE\",\"attestation\":{\"reason\":\"CANCELLED\"}}"));
     }
 
     private static int exit(String json) throws Exception {

@@ -96,7 +96,9 @@ public final class SimRun {
         Transport[] a = ChannelTransport.loopbackPair();
         Transport[] b = ChannelTransport.loopbackPair();
         stream = new StreamInterposer(a[1], b[0], tamper, headerTamper);
-        DestinationMigration d = new DestinationMigration(dstInterposer.backend(), config, Optional.empty(), b[1],
+        // the destination is told who sends, as an agent names its TLS peer (a refusal record names that host)
+        DestinationMigration d = new DestinationMigration(dstInterposer.backend(), config,
+                Optional.of(srcHost.identity().hostId()), b[1],
                 options.mode(), engine, List.of());
         SourceMigration s = new SourceMigration(srcInterposer.backend(), srcDom, Optional.empty(), a[0], options,
                 engine, List.of(sourceEvents::add));

@@ -41,8 +41,20 @@ public record StreamHeader(int version, boolean secure) {
         return b.array();
     }
 
-    /** Parses and checks 16 octets; the version must be one this implementation speaks. */
+    /** Parses and checks 16 octets; the version must be one this implementation speaks ({@link #requireSpoken}). */
     public static StreamHeader decode(byte[] bytes) throws ProtocolException {
+        StreamHeader h = parse(bytes);
+        h.requireSpoken();
+        return h;
+    }
+
+    /**
+     * Parses 16 octets and checks magic, flags and reserved field, but accepts any version. For a reader that
+     * leaves the version to someone else: in secure mode the headers are signed into the handshake transcript and
+     * the hypervisor judges the version itself (so a rewritten one is recorded as its {@code DOWNGRADE}, not as
+     * dom0's framing error); every other reader calls {@link #decode}.
+     */
+    public static StreamHeader parse(byte[] bytes) throws ProtocolException {
         if (bytes.length != LENGTH) {
             throw new ProtocolException(Reason.TRUNCATED,
                     "stream header is " + LENGTH + " octets, got " + bytes.length);
@@ -56,15 +68,28 @@ public record StreamHeader(int version, boolean secure) {
         int version = Short.toUnsignedInt(b.getShort());
         int flags = Short.toUnsignedInt(b.getShort());
         int reserved = b.getInt();
-        if (version != VERSION_1) {
-            throw new ProtocolException(Reason.MALFORMED, "peer speaks SMP version " + version
-                    + ", this implementation speaks only version " + VERSION_1 + "; upgrade the older host");
-        }
         if ((flags & ~FLAG_SECURE) != 0 || reserved != 0) {
             throw new ProtocolException(Reason.MALFORMED, String.format(
                     "stream header has reserved bits set (flags 0x%04x, reserved 0x%08x); they must be zero in"
                             + " version 1", flags, reserved));
         }
         return new StreamHeader(version, (flags & FLAG_SECURE) != 0);
+    }
+
+    /**
+     * The version must be one this implementation speaks. A lower one is a {@code DOWNGRADE}: no version below 1
+     * exists, so it can only be an attempt to talk an older, weaker protocol. A higher one is {@code MALFORMED}
+     * (a newer peer: upgrade this host).
+     */
+    public void requireSpoken() throws ProtocolException {
+        if (version < VERSION_1) {
+            throw new ProtocolException(Reason.DOWNGRADE, "peer speaks SMP version " + version + ", below version "
+                    + VERSION_1 + ", the lowest this implementation accepts: the stream header was rewritten to a"
+                    + " lower version");
+        }
+        if (version != VERSION_1) {
+            throw new ProtocolException(Reason.MALFORMED, "peer speaks SMP version " + version
+                    + ", this implementation speaks only version " + VERSION_1 + "; upgrade the older host");
+        }
     }
 }

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.Optional;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -107,6 +108,17 @@ class AttestationRecordTest {
         var e = assertThrows(IllegalArgumentException.class, () -> cluster.record(h1, h2, Outcome.COMMITTED)
                 .source(Party.unidentified("dom0-fake")).build());
         assertTrue(e.getMessage().contains("only REJECTED may name an unidentified host"));
+    }
+
+    /** A deliberate abort reads back as CANCELLED (a reason this build knows), its action in the detail. */
+    @Test
+    void anOperatorsCancelIsRecordedAsCancelledAndReadBackAsSuch() throws Exception {
+        AttestationRecord r = cluster.record(h1, h2, Outcome.ABORTED_BY_SOURCE)
+                .outcome(Outcome.ABORTED_BY_SOURCE, "CANCELLED", "cancelled by the operator before RELEASE").build();
+        AttestationRecord back = AttestationRecord.fromCanonicalBytes(r.toCanonicalBytes());
+        assertEquals(Optional.of(Reason.CANCELLED), back.reason());
+        assertEquals("cancelled by the operator before RELEASE", back.detail());
+        assertTrue(back.toJson().contains("\"reason\": \"CANCELLED\""), back.toJson());
     }
 
     @Test

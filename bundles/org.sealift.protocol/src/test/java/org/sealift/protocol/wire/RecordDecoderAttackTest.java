@@ -189,6 +189,22 @@ class RecordDecoderAttackTest {
         assertEquals(Reason.MALFORMED, feedAndFail(concat(h, end())).reason());
     }
 
+    /** No version below 1 exists: a header rewritten to a lower one is an attempted downgrade, and says so. */
+    @Test
+    void versionRewrittenBelowOneIsADowngrade() throws Exception {
+        byte[] h = streamHeader();
+        h[9] = 0;
+        ProtocolException e = feedAndFail(concat(h, end()));
+        assertEquals(Reason.DOWNGRADE, e.reason());
+        assertTrue(e.getMessage().contains("version 0"), e.getMessage());
+        // a reader that leaves the version to the hypervisor still gets the rest of the header checked
+        StreamHeader parsed = StreamHeader.parse(h);
+        assertEquals(0, parsed.version());
+        assertEquals(Reason.DOWNGRADE, assertThrows(ProtocolException.class, parsed::requireSpoken).reason());
+        h[0] = 'X';
+        assertEquals(Reason.MALFORMED, assertThrows(ProtocolException.class, () -> StreamHeader.parse(h)).reason());
+    }
+
     @Test
     void unsupportedVersionIsRejected() {
         byte[] h = streamHeader();

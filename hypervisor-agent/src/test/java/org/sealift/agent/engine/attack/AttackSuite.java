@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Path;
+import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -29,6 +30,8 @@ import org.sealift.agent.spi.HypervisorBackend;
 import org.sealift.agent.spi.HypervisorException;
 import org.sealift.agent.spi.MigrationDecision;
 import org.sealift.agent.spi.MigrationId;
+import org.sealift.agent.spi.MigrationState;
+import org.sealift.agent.spi.SignedAttestation;
 import org.sealift.agent.spi.ProtectedProcessSpec;
 import org.sealift.agent.spi.WorkloadSpec;
 import org.sealift.model.MigrationMode;
@@ -38,6 +41,9 @@ import org.sealift.protocol.ProtocolException.Reason;
 import org.sealift.protocol.attest.AnomalyKind;
 import org.sealift.protocol.attest.AttestationRecord;
 import org.sealift.protocol.attest.Outcome;
+import org.sealift.protocol.attest.SignedRecord;
+import org.sealift.protocol.attest.AttestationRecord.Side;
+import org.sealift.protocol.pki.Certificates;
 import org.sealift.protocol.handshake.Suite;
 import org.sealift.protocol.pki.Policy;
 import org.sealift.protocol.wire.RecordType;
@@ -191,8 +197,9 @@ abstract class AttackSuite {
     /**
      * Rejected in the handshake: {@link #assertRejectedAndStillRunning}, the end that caught it ({@code detector}: the
      * source or the destination result) gives {@code reason} with {@code detail}, and the source's hypervisor signed a
-     * REJECTED record, with that reason when the source caught it. (A destination that refuses HELLO keeps no record
-     * of the migration: its hypervisor never accepted the migration id, so only the source's record exists.)
+     * REJECTED record, with that reason when the source caught it. When the destination refused HELLO, its hypervisor
+     * signed a REJECTED record of its own with its own reason, for the same migration id (G6;
+     * {@link #assertDestinationRejected}).
      */
     static AttestationRecord assertRejected(SimRun m, MigrationResult detector, Reason reason, String detail)
             throws Exception {
@@ -204,6 +211,42 @@ abstract class AttackSuite {
         assertEquals(Outcome.REJECTED, r.outcome(), all + " / " + r);
         if (detector == m.source) {
             assertEquals(reason.name(), r.reasonName(), all + " / " + r);
+        } else {
+            AttestationRecord d = assertDestinationRejected(m, reason);
+            assertArrayEquals(r.migrationId(), d.migrationId(), "both records name the same migration");
+            assertEquals(r.vmId(), d.vmId());
+        }
+        return r;
+    }
+
+    /**
+     * The destination refused HELLO and its hypervisor signed its own REJECTED record (G6): the reason is its own
+     * ({@code reason}), the record verifies with the destination's AK, names the destination in full and the source
+     * only by the host id the agent claimed (it was never authenticated), and the refusal is a final decision of the
+     * destination's hypervisor that holds no lock and no running copy.
+     */
+    static AttestationRecord assertDestinationRejected(SimRun m, Reason reason) throws Exception {
+        String all = m.everything().toString();
+        SignedAttestation a = m.destination.attestation().orElseThrow(() -> new AssertionError(
+                "the destination's hypervisor signed no record of the refusal: " + all));
+        AttestationRecord r = AttestationRecord.fromCanonicalBytes(a.fields());
+        assertEquals(Outcome.REJECTED, r.outcome(), all + " / " + r);
+        assertEquals(reason.name(), r.reasonName(), all + " / " + r);
+        String dst = m.dstHost.identity().hostId();
+        assertTrue(r.detail().contains("HELLO refused by host " + dst), r.detail());
+        X509Certificate ak = Certificates.parse(m.dstHost.identity().attestationChain().get(0));
+        assertTrue(SignedRecord.unsigned(r).withSignature(Side.DESTINATION, a.signature())
+                .verifies(Side.DESTINATION, ak.getPublicKey()), "signed with the destination's AK: " + r);
+        assertEquals(dst, r.destination().hostId());
+        assertArrayEquals(Certificates.fingerprint(ak), r.destination().akFingerprint());
+        assertEquals(m.srcHost.identity().hostId(), r.source().hostId(), "the source as the agent named it");
+        assertArrayEquals(new byte[32], r.source().akFingerprint(), "the source was not authenticated");
+        MigrationDecision d = decision(m.dstHost, MigrationId.of(r.migrationId()));
+        assertEquals(MigrationState.ABORTED_BY_DESTINATION, d.state(), d.toString());
+        for (DomainInfo info : m.dstHost.listDomains()) {
+            if (info.name().equals(m.config.name())) {
+                assertTrue(info.state() != DomainState.RUNNING, "nothing runs at the destination: " + info);
+            }
         }
         return r;
     }

@@ -26,6 +26,7 @@ import org.sealift.agent.spi.SecretMarker;
 import org.sealift.model.MigrationMode;
 import org.sealift.model.MigrationOptions;
 import org.sealift.model.MigrationOutcome;
+import org.sealift.protocol.ProtocolException.Reason;
 import org.sealift.protocol.attest.Outcome;
 
 /**
@@ -146,7 +147,12 @@ class BackendAttackTest extends AttackSuite {
         };
         m.run();
         assertEquals(Outcome.ABORTED_BY_SOURCE, record(m.source).outcome(), m.everything().toString());
-        assertTrue(m.source.summary().reason().contains("cancelled by the operator"), m.source.summary().reason());
+        assertTrue(m.source.summary().reason().startsWith("CANCELLED: cancelled by the operator"),
+                m.source.summary().reason());
+        // the signed record says what happened: the operator's cancel, not a deadline
+        assertEquals(Reason.CANCELLED.name(), record(m.source).reasonName(), record(m.source).toString());
+        assertTrue(record(m.source).detail().contains("cancelled by the operator before RELEASE"),
+                record(m.source).detail());
         assertEquals(DomainState.RUNNING, h1.domainInfo(m.srcDom).state());
         assertEquals(1, runningCopies(m.config.name()));
         cleanup(m);

@@ -21,6 +21,7 @@ import org.sealift.agent.spi.MigrationState;
 import org.sealift.agent.spi.TokenKind;
 import org.sealift.model.MigrationOutcome;
 import org.sealift.protocol.ProtocolException;
+import org.sealift.protocol.attest.AttestationRecord;
 import org.sealift.protocol.attest.Outcome;
 import org.sealift.protocol.wire.RecordType;
 
@@ -278,7 +279,11 @@ class CommitCrashTest extends AttackSuite {
         // its session died with the host: the restarted agent ends it through the ABORT token
         List<Recovery.Action> actions = restartAgent("h2");
         assertEquals(MigrationState.ABORTED_BY_DESTINATION, decision(h2, id).state(), actions.toString());
-        assertRecord(recordAt(h2, id), Outcome.ABORTED_BY_DESTINATION, ProtocolException.Reason.DEADLINE);
+        // dom0 asked for the ABORT token: CANCELLED, and the record says the session had died with the restart
+        AttestationRecord ended = assertRecord(recordAt(h2, id), Outcome.ABORTED_BY_DESTINATION,
+                ProtocolException.Reason.CANCELLED);
+        assertTrue(ended.detail().contains("ABORT token was exported") && ended.detail().contains("restart"),
+                ended.detail());
         assertEquals(1, runningCopies(m.config.name()));
         cleanup(m);
     }
@@ -300,7 +305,10 @@ class CommitCrashTest extends AttackSuite {
         List<Recovery.Action> actions = restartAgent("h1");
         assertTrue(actions.stream().anyMatch(a -> a.done().startsWith("aborted by the source and resumed")),
                 actions.toString());
-        assertRecord(recordAt(h1, id), Outcome.ABORTED_BY_SOURCE, ProtocolException.Reason.DEADLINE);
+        AttestationRecord ended = assertRecord(recordAt(h1, id), Outcome.ABORTED_BY_SOURCE,
+                ProtocolException.Reason.CANCELLED);
+        assertTrue(ended.detail().contains("the agent restarted during the migration and its recovery gave it up"),
+                ended.detail());
         assertEquals(DomainState.RUNNING, h1.domainInfo(m.srcDom).state());
         assertArrayEquals(m.digestAtFreeze, h1.protectedMemoryDigest(m.srcDom));
         assertThrows(HypervisorException.class, () -> h2.resume(m.dstDom));

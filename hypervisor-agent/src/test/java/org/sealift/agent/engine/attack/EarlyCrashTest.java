@@ -80,7 +80,7 @@ class EarlyCrashTest extends AttackSuite {
         List<Recovery.Action> actions = restartAgent("h1");
         assertTrue(actions.stream().anyMatch(a -> a.before().id().equals(id)
                 && a.done().startsWith("aborted by the source")), actions.toString());
-        assertEnded(h1, id, MigrationState.ABORTED_BY_SOURCE, Outcome.REJECTED, Reason.DEADLINE, actions);
+        assertEnded(h1, id, MigrationState.ABORTED_BY_SOURCE, Outcome.REJECTED, Reason.CANCELLED, actions);
         assertRunsAtTheSourceOnly(m, before);
         assertNothingRunsAtTheDestination(m);
         cleanup(m);
@@ -189,7 +189,7 @@ class EarlyCrashTest extends AttackSuite {
         assertEquals(MigrationState.PRECOPY, decision(h1, id).state());
         assertRunsAtTheSourceOnly(m, before);
         List<Recovery.Action> actions = restartAgent("h1");
-        assertEnded(h1, id, MigrationState.ABORTED_BY_SOURCE, Outcome.ABORTED_BY_SOURCE, Reason.DEADLINE, actions);
+        assertEnded(h1, id, MigrationState.ABORTED_BY_SOURCE, Outcome.ABORTED_BY_SOURCE, Reason.CANCELLED, actions);
         assertRunsAtTheSourceOnly(m, before);
         cleanup(m);
     }
@@ -230,7 +230,7 @@ class EarlyCrashTest extends AttackSuite {
         assertEquals(MigrationState.PRECOPY, decision(h1, id).state());
         // the session died with the host: the restarted agent ends the migration through its ABORT token
         List<Recovery.Action> actions = restartAgent("h1");
-        assertEnded(h1, id, MigrationState.ABORTED_BY_SOURCE, Outcome.ABORTED_BY_SOURCE, Reason.DEADLINE, actions);
+        assertEnded(h1, id, MigrationState.ABORTED_BY_SOURCE, Outcome.ABORTED_BY_SOURCE, Reason.CANCELLED, actions);
         assertEquals(0, runningCopies(m.config.name()));
         cleanup(m);
     }
@@ -249,7 +249,7 @@ class EarlyCrashTest extends AttackSuite {
         assertEquals(MigrationState.PRECOPY, decision(h2, id).state(), "the sealed decision survived");
         List<Recovery.Action> actions = restartAgent("h2"); // the session died with the host: the token path
         assertEnded(h2, id, MigrationState.ABORTED_BY_DESTINATION, Outcome.ABORTED_BY_DESTINATION,
-                Reason.DEADLINE, actions);
+                Reason.CANCELLED, actions);
         assertRunsAtTheSourceOnly(m, before);
         cleanup(m);
     }

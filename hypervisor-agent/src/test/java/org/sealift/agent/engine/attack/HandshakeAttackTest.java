@@ -14,10 +14,16 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
 import org.junit.jupiter.api.Test;
 import org.sealift.agent.engine.SimRun;
 import org.sealift.agent.engine.attack.StreamInterposer.Direction;
 import org.sealift.agent.sim.SimBackend;
+import org.sealift.agent.spi.DestinationRequest;
+import org.sealift.agent.spi.DestinationSession;
+import org.sealift.agent.spi.DomainConfig;
+import org.sealift.agent.spi.MigrationId;
 import org.sealift.agent.spi.HypervisorException;
 import org.sealift.protocol.AttestationSigner;
 import org.sealift.protocol.ProtocolException;
@@ -30,7 +36,10 @@ import org.sealift.protocol.pki.EndorsementKey;
 import org.sealift.protocol.pki.VendorRoot;
 import org.sealift.protocol.attest.AttestationRecord;
 import org.sealift.protocol.attest.Outcome;
+import org.sealift.protocol.wire.RecordEncoder;
 import org.sealift.protocol.wire.RecordType;
+import org.sealift.protocol.wire.StreamHeader;
+import org.sealift.protocol.wire.WireRecord;
 
 /**
  * Threat → test matrix, the handshake rows played end to end between two simulated hosts (the pki and handshake
@@ -72,6 +81,7 @@ class HandshakeAttackTest extends AttackSuite {
         assertRejectedAndStillRunning(m);
         assertTrue(m.destination.summary().reason().startsWith(Reason.DOWNGRADE.name()),
                 m.destination.summary().reason());
+        assertDestinationRejected(m, Reason.DOWNGRADE);
         cleanup(m);
     }
 
@@ -90,6 +100,7 @@ class HandshakeAttackTest extends AttackSuite {
         assertRejectedAndStillRunning(m);
         assertTrue(m.destination.summary().reason().startsWith(Reason.UNATTESTED.name()),
                 m.destination.summary().reason());
+        assertDestinationRejected(m, Reason.UNATTESTED);
         cleanup(m);
     }
 
@@ -103,6 +114,8 @@ class HandshakeAttackTest extends AttackSuite {
             assertRejectedAndStillRunning(m);
             String reasons = m.source.summary().reason() + " | " + m.destination.summary().reason();
             assertTrue(reasons.contains(Reason.REPLAY.name()) || reasons.contains(Reason.POLICY.name()), reasons);
+            // h2, behind, refuses the source's newer serial (install it here) and keeps its own record of that
+            assertDestinationRejected(m, Reason.POLICY);
             cleanup(m);
         } finally {
             cluster.publishPolicy(); // both hosts current again
@@ -250,8 +263,8 @@ class HandshakeAttackTest extends AttackSuite {
     }
 
     /**
-     * The engine reads the stream header before any hypervisor sees it and refuses a version it does not speak as
-     * MALFORMED (naming the version), so this rewrite ends as MALFORMED rather than as the hypervisor's DOWNGRADE.
+     * The engine leaves a secure stream header's version to the hypervisor (it is in the signed transcript), so the
+     * source's hypervisor judges the rewritten version itself and its record says DOWNGRADE.
      */
     @Test
     void rewrittenVersionNumberInTheStreamHeader() throws Exception {
@@ -263,7 +276,111 @@ class HandshakeAttackTest extends AttackSuite {
             return h;
         };
         m.run();
-        assertRejected(m, m.source, Reason.MALFORMED, "peer speaks SMP version 0");
+        assertRejected(m, m.source, Reason.DOWNGRADE, "peer speaks SMP version 0, below version 1");
         cleanup(m);
+    }
+
+    /** The same rewrite of the source's header: the destination's hypervisor refuses HELLO and records DOWNGRADE. */
+    @Test
+    void rewrittenVersionNumberInTheSourceStreamHeader() throws Exception {
+        SimRun m = secure(quietVm());
+        m.headerTamper = (d, h) -> {
+            if (d == Direction.SOURCE_TO_DESTINATION) {
+                ByteBuffer.wrap(h).putShort(8, (short) 0);
+            }
+            return h;
+        };
+        m.run();
+        assertRejected(m, m.destination, Reason.DOWNGRADE, "peer speaks SMP version 0, below version 1");
+        cleanup(m);
+    }
+
+    // ---- the destination's own record of a refused HELLO (G6) ----------------------------------------------------
+
+    /** dom0 at the destination prepared another VM than the one HELLO names: POLICY, recorded by the destination. */
+    @Test
+    void helloForAnotherVmIsRefusedAndRecordedByTheDestination() throws Exception {
+        SimRun m = secure(quietVm());
+        UUID other = UUID.randomUUID();
+        m.tamper = (r, out) -> {
+            if (r.is(RecordType.HELLO)) {
+                ByteBuffer.wrap(r.body).putLong(32, other.getMostSignificantBits())
+                        .putLong(40, other.getLeastSignificantBits());
+            }
+            out.forward(r);
+        };
+        m.run();
+        assertRejected(m, m.destination, Reason.POLICY, "HELLO is for VM " + other);
+        cleanup(m);
+    }
+
+    /**
+     * dom0 (here: an agent of the cluster whose TLS key dom0 holds, offering migrations to h2) floods the destination
+     * with HELLOs it must refuse. Each refusal is refused, but only {@code REFUSAL_BURST} get a record at once; a
+     * HELLO naming a migration id already recorded adds nothing; the count of the unrecorded ones is in the next
+     * record the budget allows. So the log grows by a bounded number of small records, never by one per HELLO.
+     */
+    @Test
+    void aFloodOfRefusedHellosGetsABoundedNumberOfRecords() throws Exception {
+        String flooder = "flood-" + System.nanoTime() % 100000; // a budget of its own, apart from h1's
+        DomainConfig vm = quietVm();
+        int burst = 16; // Migrations.REFUSAL_BURST, as documented in docs/threat-model.md section 8
+        List<MigrationId> recorded = new java.util.ArrayList<>();
+        List<MigrationId> all = new java.util.ArrayList<>();
+        for (int i = 0; i <= burst; i++) {
+            MigrationId id = refuseOneHello(vm, flooder, null);
+            all.add(id);
+            if (h2.decisions().stream().anyMatch(d -> d.id().equals(id))) {
+                recorded.add(id);
+            }
+        }
+        assertEquals(burst, recorded.size(), "the first " + burst + " refusals are recorded, the next one is not");
+        assertEquals(all.subList(0, burst), recorded);
+        for (MigrationId id : recorded) {
+            AttestationRecord r = recordAt(h2, id);
+            assertRecord(r, Outcome.REJECTED, Reason.POLICY);
+            assertEquals(flooder, r.source().hostId());
+        }
+        HypervisorException none = assertThrows(HypervisorException.class, () -> h2.signAttestation(all.get(burst),
+                new byte[0]));
+        assertEquals(HypervisorException.Reason.NOT_FOUND, none.reason(), none.getMessage());
+
+        // a recorded migration id again, claimed by a source whose budget is not spent: still one record
+        int before = h2.decisions().size();
+        refuseOneHello(vm, "h1", all.get(0));
+        assertEquals(before, h2.decisions().size(), "a HELLO naming a recorded migration id adds no record");
+        assertEquals(flooder, recordAt(h2, all.get(0)).source().hostId(), "the first record stands");
+
+        // another source is not starved by the flood
+        MigrationId fromH1 = refuseOneHello(vm, "h1", null);
+        assertRecord(recordAt(h2, fromH1), Outcome.REJECTED, Reason.POLICY);
+    }
+
+    /**
+     * Opens a destination for {@code vm} at h2 as if {@code claimedSource} offered it, and hands it a HELLO for
+     * another VM (refused: POLICY) with migration id {@code id} (random if null). Returns the id.
+     */
+    static MigrationId refuseOneHello(DomainConfig vm, String claimedSource, MigrationId id) throws Exception {
+        byte[] mid = new byte[16];
+        if (id == null) {
+            new java.security.SecureRandom().nextBytes(mid);
+        } else {
+            mid = id.bytes();
+        }
+        UUID other = UUID.randomUUID();
+        ByteBuffer body = ByteBuffer.allocate(48).putInt(1).putInt(1).putLong(h2.identity().policySerial()).put(mid)
+                .putLong(other.getMostSignificantBits()).putLong(other.getLeastSignificantBits());
+        byte[] hello = RecordEncoder.encode(new WireRecord(RecordType.HELLO, 0, body.array()));
+        DestinationSession s = h2.openSecureDestination(new DestinationRequest(vm, Optional.of(claimedSource),
+                DestinationRequest.DEFAULT_READY_DEADLINE_MS));
+        try {
+            HypervisorException refused = assertThrows(HypervisorException.class,
+                    () -> s.onHello(StreamHeader.secureV1().encode(), hello));
+            assertEquals(Reason.POLICY, refused.protocolReason().orElseThrow(), refused.getMessage());
+            s.abort(Reason.POLICY, "refused");
+        } finally {
+            h2.destroyDomain(s.domId());
+        }
+        return MigrationId.of(mid);
     }
 }
