@@ -30,6 +30,7 @@ import org.sealift.protocol.pki.AkEnrollment;
 import org.sealift.protocol.pki.Certificates;
 import org.sealift.protocol.pki.ClusterCa;
 import org.sealift.protocol.pki.ClusterTrust;
+import org.sealift.protocol.pki.Dom0Signer;
 import org.sealift.protocol.pki.FenceBundle;
 import org.sealift.protocol.pki.Hex;
 import org.sealift.protocol.pki.Pem;
@@ -48,6 +49,9 @@ public final class CaCommand {
     public static final String POLICY_FILE = "policy.pem";
     public static final String POLICIES_DIR = "policies";
     public static final String CA_DIR_ENV = "SEALIFT_CA_DIR";
+    /** In the CA directory and each Xen host's credentials: every dom0 signer certificate the CA issued. */
+    public static final String DOM0_SIGNERS_FILE = "dom0-signers.pem";
+    public static final String DOM0_SIGNER_CERT_FILE = "dom0-signer.crt";
 
     static final int EXIT_OK = 0;
     static final int EXIT_FAILED = 1;
@@ -116,10 +120,15 @@ public final class CaCommand {
         out.println("  sign-policy [--ca DIR] [--serial N] [--days N | --expires YYYY-MM-DD]");
         out.println("           [--allow-measurement HEX[=LABEL]]... [--remove-measurement HEX]...");
         out.println("           [--allow-receive HOSTS:VMS]... [--revoke-ak FILE|HEX]... [--min-version N] [--out FILE]");
+        out.println("           [--allow-dom0-signer HOSTS]... [--remove-dom0-signer HOSTS]...");
         out.println("      sign the next policy: the current one with these changes and a higher serial");
         out.println("  enroll --host ID --csr FILE [--ca DIR] [--out DIR] [--days N]");
         out.println("      certify the hypervisor's endorsed attestation-key CSR (refused without a valid endorsement");
         out.println("      chain) and issue the agent's separate TLS certificate and key");
+        out.println("  enroll --host ID --dom0-signer --csr FILE [--ca DIR] [--out DIR] [--days N] [--yes-i-understand]");
+        out.println("      WEAKER: for a host whose hypervisor cannot hold an attestation key (unpatched Xen), certify");
+        out.println("      its agent's dom0-held record-signing key: records it signs show what the agents did, not what");
+        out.println("      a hypervisor enforced; never valid as an attestation key (asks for confirmation)");
         out.println("  enroll --operator NAME [--ca DIR] [--out DIR] [--days N]");
         out.println("      issue a client certificate and key for a person or the console");
         out.println("  fence --migration HEX --manifest-digest HEX --lost-ak FILE|HEX [--ca DIR] [--out FILE]");
@@ -196,7 +205,7 @@ public final class CaCommand {
     private void signPolicy(List<String> raw) throws UsageException, Failure {
         Args a = new Args("sealift ca sign-policy", raw, Set.of("--ca", "--serial", "--days", "--expires",
                 "--allow-measurement", "--remove-measurement", "--allow-receive", "--revoke-ak", "--min-version",
-                "--out"), Set.of());
+                "--out", "--allow-dom0-signer", "--remove-dom0-signer"), Set.of());
         a.expectPositionals(0, "");
         Path dir = caDir(a);
         ClusterCa ca = loadCa(dir);
@@ -245,6 +254,20 @@ public final class CaCommand {
         for (String ak : a.values("--revoke-ak")) {
             b.revoke(akFingerprint(ak, ca, "--revoke-ak"));
         }
+        for (String p : a.values("--allow-dom0-signer")) {
+            try {
+                b.allowDom0Signer(p);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--allow-dom0-signer " + p + ": " + e.getMessage());
+            }
+        }
+        for (String p : a.values("--remove-dom0-signer")) {
+            if (!current.dom0Signers().contains(p)) {
+                throw new UsageException("sealift ca sign-policy: --remove-dom0-signer " + p + " is not in the"
+                        + " current " + current.describe() + " (it has " + current.dom0Signers() + ")");
+            }
+            b.removeDom0Signer(p);
+        }
         SignedPolicy signed = ca.signPolicy(build(b));
         Path copy = a.value("--out").map(Path::of).orElse(null);
         try {
@@ -267,6 +290,10 @@ public final class CaCommand {
         for (String fp : p.revokedAks()) {
             out.println("  revokes attestation key " + fp);
         }
+        for (String d : p.dom0Signers()) {
+            out.println("  accepts records signed by the dom0-held keys of hosts '" + d + "' (" + Dom0Signer.TRUST_LEVEL
+                    + ")");
+        }
         out.println("written to " + dir.resolve(POLICY_FILE) + (copy == null ? "" : " and " + copy)
                 + "; install it on every host (hypervisors refuse older serials from then on)");
     }
@@ -275,7 +302,7 @@ public final class CaCommand {
 
     private void enroll(List<String> raw) throws UsageException, Failure {
         Args a = new Args("sealift ca enroll", raw, Set.of("--host", "--operator", "--csr", "--ca", "--out",
-                "--days"), Set.of());
+                "--days"), Set.of("--dom0-signer", "--yes-i-understand"));
         a.expectPositionals(0, "");
         if (a.has("--host") == a.has("--operator")) {
             throw new UsageException("sealift ca enroll: give exactly one of --host ID (a hypervisor and its agent)"
@@ -283,7 +310,12 @@ public final class CaCommand {
         }
         long days = a.number("--days", 365, 1, 36500);
         Path dir = caDir(a);
-        if (a.has("--host")) {
+        if (a.has("--dom0-signer") && !a.has("--host")) {
+            throw new UsageException("sealift ca enroll: --dom0-signer goes with --host ID");
+        }
+        if (a.has("--dom0-signer")) {
+            enrollDom0Signer(a, dir, days);
+        } else if (a.has("--host")) {
             enrollHost(a, dir, days);
         } else {
             enrollOperator(a, dir, days);
@@ -306,7 +338,10 @@ public final class CaCommand {
         } catch (IOException e) {
             throw new Failure("sealift ca enroll: cannot read " + csrFile + ": " + e.getMessage());
         } catch (ProtocolException e) {
-            throw new Failure("sealift ca enroll: " + csrFile + " is not an AK enrollment: " + e.getMessage());
+            throw new Failure("sealift ca enroll: " + csrFile + " is not an AK enrollment: " + e.getMessage()
+                    + (isDom0Request(csrFile, host) ? ". It is the request of a dom0-held record signer (host " + host
+                            + "'s hypervisor cannot hold an attestation key); certify it with --dom0-signer only if"
+                            + " records of what its agent did, signed in dom0, are wanted" : ""));
         }
         if (!enrollment.csr().hostId().equals(host)) {
             throw new Failure("sealift ca enroll: the CSR in " + csrFile + " is for host '"
@@ -355,6 +390,117 @@ public final class CaCommand {
             out.println("WARNING: measurement " + Hex.encode(m) + " is not in " + policy.describe()
                     + ", so host " + host + " will not be attested; if this hypervisor build is trusted, run:");
             out.println("  sealift ca sign-policy --ca " + dir + " --allow-measurement " + Hex.encode(m) + "=LABEL");
+        }
+    }
+
+    private static boolean isDom0Request(Path csrFile, String host) {
+        try {
+            for (Pem.Block b : Pem.read(csrFile)) {
+                if (Pem.CERTIFICATE_REQUEST.equals(b.type()) && Dom0Signer.isRequestFor(b.content(), host)) {
+                    return true;
+                }
+            }
+        } catch (IOException e) {
+            return false;
+        }
+        return false;
+    }
+
+    /**
+     * Certifies an agent's dom0-held record-signing key for a host whose hypervisor cannot hold an attestation key,
+     * after the operator confirmed what it does not prove. Writes the host's credentials like 'enroll --host' (the
+     * certificate as dom0-signer.crt) and adds it to the CA's dom0-signers.pem, which every such host needs to name
+     * its peers in records.
+     */
+    private void enrollDom0Signer(Args a, Path dir, long days) throws UsageException, Failure {
+        String host = a.required("--host", "the host id");
+        if (!Certificates.isValidHostId(host)) {
+            throw new UsageException("sealift ca enroll: host id '" + host + "' is invalid: use 1-63 letters,"
+                    + " digits, '.', '_' or '-', starting with a letter or digit");
+        }
+        Path csrFile = Path.of(a.required("--csr", "the agent's dom0 signer request ('sealift agent"
+                + " --enrollment-request FILE' on the host)"));
+        ClusterCa ca = loadCa(dir);
+        Policy policy = currentPolicy(dir, ca);
+        byte[] csr = null;
+        try {
+            for (Pem.Block b : Pem.read(csrFile)) {
+                if (Pem.CERTIFICATE_REQUEST.equals(b.type())) {
+                    csr = b.content();
+                }
+            }
+        } catch (IOException e) {
+            throw new Failure("sealift ca enroll: cannot read " + csrFile + ": " + e.getMessage());
+        }
+        if (csr == null) {
+            throw new Failure("sealift ca enroll: " + csrFile + " holds no CERTIFICATE REQUEST");
+        }
+        out.println("A dom0 signer is WEAKER than an attestation key. Its key lives in dom0, which Sealift's threat");
+        out.println("model does not trust: whoever controls dom0 of host " + host + " can sign any record with it.");
+        out.println("Records it signs show what the agents did (" + Dom0Signer.TRUST_LEVEL + ").");
+        out.println("It is never accepted where an attestation key is required: no secure migration, no protected VM.");
+        if (!a.has("--yes-i-understand")) {
+            String expected = "DOM0 " + host;
+            out.print("Type '" + expected + "' to certify it: ");
+            out.flush();
+            String line;
+            try {
+                line = new BufferedReader(new InputStreamReader(in, StandardCharsets.UTF_8)).readLine();
+            } catch (IOException e) {
+                line = null;
+            }
+            out.println();
+            if (line == null) {
+                throw new UsageException("sealift ca enroll: no confirmation (standard input is closed); run it in a"
+                        + " terminal and type '" + expected + "', or pass --yes-i-understand");
+            }
+            if (!line.strip().equals(expected)) {
+                throw new Failure("sealift ca enroll: not confirmed ('" + line.strip() + "' is not '" + expected
+                        + "'); nothing was issued");
+            }
+        }
+        Instant now = clock.instant();
+        X509Certificate cert;
+        X509Certificate tls;
+        KeyPair tlsKey = ed25519();
+        try {
+            cert = ca.issueDom0SignerCertificate(host, csr, now, Duration.ofDays(days));
+            tls = ca.issueAgentTlsCertificate(host, tlsKey.getPublic(), now, Duration.ofDays(days));
+        } catch (ProtocolException e) {
+            throw new Failure("sealift ca enroll: refused: " + e.getMessage());
+        } catch (IllegalArgumentException e) {
+            throw new Failure("sealift ca enroll: " + e.getMessage());
+        }
+        Path outDir = a.value("--out").map(Path::of).orElse(dir.resolve("hosts").resolve(host)).toAbsolutePath();
+        Path bundle = dir.resolve(DOM0_SIGNERS_FILE);
+        try {
+            List<X509Certificate> all = new java.util.ArrayList<>();
+            if (Files.exists(bundle)) {
+                all.addAll(Certificates.read(bundle));
+            }
+            all.add(cert);
+            Certificates.write(bundle, all);
+            createPrivateDirectory(outDir);
+            Certificates.write(outDir.resolve(DOM0_SIGNER_CERT_FILE), List.of(cert, ca.certificate()));
+            Certificates.write(outDir.resolve("agent-tls.crt"), List.of(tls, ca.certificate()));
+            Pem.writePrivateKey(outDir.resolve("agent-tls.key"), tlsKey.getPrivate());
+            ca.trust().save(outDir.resolve(ClusterTrust.TRUST_FILE));
+            Files.copy(dir.resolve(POLICY_FILE), outDir.resolve(POLICY_FILE),
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(bundle, outDir.resolve(DOM0_SIGNERS_FILE), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new Failure("sealift ca enroll: cannot write the credentials to " + outDir + ": " + e.getMessage());
+        }
+        out.println("enrolled the dom0-held record signer of host " + host + " (credentials in " + outDir + ")");
+        out.println("  " + DOM0_SIGNER_CERT_FILE + "   dom0-signer certificate " + Hex.encode(Certificates.fingerprint(cert))
+                + " (marked: " + Dom0Signer.STATEMENT + ")");
+        out.println("  agent-tls.crt, agent-tls.key   the agent's TLS certificate and key (owner-only)");
+        out.println("  " + DOM0_SIGNERS_FILE + "   every dom0 signer of this cluster: give the newest copy to each such"
+                + " host, records name their peers from it");
+        if (!policy.allowsDom0Signer(host)) {
+            out.println("NOTE: " + policy.describe() + " does not accept dom0 signers for host " + host + ", so its"
+                    + " records will not verify until a policy allows them explicitly:");
+            out.println("  sealift ca sign-policy --ca " + dir + " --allow-dom0-signer " + host);
         }
     }
 
@@ -489,6 +635,7 @@ public final class CaCommand {
         p.measurements().forEach((m, l) -> out.println("  allows measurement " + m + (l.isEmpty() ? "" : " (" + l
                 + ")")));
         p.revokedAks().forEach(fp -> out.println("  revokes attestation key " + fp));
+        p.dom0Signers().forEach(d -> out.println("  accepts records of dom0-held signers of hosts '" + d + "'"));
     }
 
     // ---- helpers

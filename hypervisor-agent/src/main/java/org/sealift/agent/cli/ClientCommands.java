@@ -256,10 +256,16 @@ public final class ClientCommands {
                     t.path("pagesProtected").asLong(), t.path("pagesZero").asLong()));
             JsonNode at = v.path("attestation");
             if (at.isObject()) {
+                // hypervisors take no part in a plain migration: its record can only be a dom0-held signer's
+                boolean dom0 = v.path("mode").asText().equals("plain");
                 out.println("attestation " + at.path("host").asText() + "#" + at.path("index").asLong() + " ("
                         + at.path("outcome").asText() + (at.path("reason").asText().isEmpty() ? ""
                                 : ", " + at.path("reason").asText()) + "; signed by "
-                        + (at.path("signedByBoth").asBoolean() ? "both hypervisors" : "one hypervisor") + ")");
+                        + (at.path("signedByBoth").asBoolean() ? dom0 ? "both agents' dom0-held keys"
+                                : "both hypervisors" : dom0 ? "one agent's dom0-held key" : "one hypervisor") + ")");
+                if (dom0) {
+                    out.println("  " + org.sealift.protocol.pki.Dom0Signer.TRUST_LEVEL);
+                }
             } else {
                 out.println("attestation: none");
             }

@@ -101,6 +101,10 @@ public final class BackendAttachment {
             // Opening fails promptly, with "Xen privcmd interface not available: ..." and the fix, on a machine
             // that is not a Xen dom0; on an unpatched Xen the protocol calls that follow are refused with the reason.
             XenBackend xen = XenBackend.open(XenBackend.Options.fromSettings(config.backendSettings()));
+            if (!xen.protectionSupported()) {
+                // no AK can exist in this hypervisor: a dom0-held record signer may stand in, weaker and marked so
+                xen.withDom0Signer(config.hostId(), config.dataDir(), config.credentialsDir());
+            }
             return new BackendAttachment(xen, null, 16384, Runtime.getRuntime().availableProcessors());
         }
         SimHostConfig host = simHost(config);
@@ -158,6 +162,9 @@ public final class BackendAttachment {
         List<String> problems = new ArrayList<>();
         Path trust = credentialsDir.resolve("cluster-trust.pem");
         Path ak = credentialsDir.resolve("ak.crt");
+        if (!Files.exists(ak) && Files.exists(credentialsDir.resolve("dom0-signer.crt"))) {
+            ak = credentialsDir.resolve("dom0-signer.crt"); // 'ca enroll --dom0-signer' (unpatched Xen)
+        }
         Path policy = credentialsDir.resolve("policy.pem");
         try {
             if (Files.exists(trust)) {

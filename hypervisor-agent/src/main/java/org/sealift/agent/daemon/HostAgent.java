@@ -580,11 +580,31 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
         if (result.attestation().isPresent()) {
             exchangeAttestation(run, result.attestation().get());
         } else if (run.mode == MigrationMode.PLAIN) {
-            run.attested(null, "plain migration: the hypervisors took no part and attest nothing");
+            plainRecord(run, result.summary(), MigrationRole.SOURCE).ifPresent(own -> exchangeAttestation(run, own));
         } else {
             run.attested(null, "the hypervisor gave no record: " + result.summary().anomalies());
         }
         finished(run);
+    }
+
+    /**
+     * A plain migration's own record. Hypervisors take no part in a plain migration; only a dom0-held record signer
+     * (the Xen backend on an unpatched Xen, enrolled with 'ca enroll --dom0-signer') signs one, from the agent's facts,
+     * and the records then go through the same exchange and log as hypervisor-signed ones.
+     */
+    private Optional<SignedAttestation> plainRecord(MigrationRun run, MigrationSummary summary, MigrationRole role) {
+        try {
+            org.sealift.agent.spi.PlainMigrationFacts f = new org.sealift.agent.spi.PlainMigrationFacts(
+                    MigrationId.parse(run.id), role, run.vm, run.sourceHost, run.destinationHost,
+                    summary.outcome().name(), summary.reason() == null ? "" : summary.reason(), run.started,
+                    org.sealift.agent.engine.AgentStatistics.encode(summary));
+            return Optional.of(backend.signAttestation(f.id(), f.encode()));
+        } catch (HypervisorException | RuntimeException e) {
+            run.attested(null, "plain migration: the hypervisors took no part and attest nothing"
+                    + (e instanceof HypervisorException h && h.reason() == HypervisorException.Reason.NOT_ENROLLED
+                            ? " (" + e.getMessage() + ")" : ""));
+            return Optional.empty();
+        }
     }
 
     /**
@@ -830,7 +850,12 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
             awaitingProposal.put(run.id, p);
             timers.schedule(() -> logPendingAlone(p), proposalWaitMillis(p.own), TimeUnit.MILLISECONDS);
         } else if (mode == MigrationMode.PLAIN) {
-            run.attested(null, "plain migration: the hypervisors took no part and attest nothing");
+            Optional<SignedAttestation> own = plainRecord(run, result.summary(), MigrationRole.DESTINATION);
+            if (own.isPresent()) {
+                PendingAttestation p = new PendingAttestation(run, own.get());
+                awaitingProposal.put(run.id, p);
+                timers.schedule(() -> logPendingAlone(p), proposalWaitMillis(p.own), TimeUnit.MILLISECONDS);
+            }
         } else if (result.decision().filter(x -> x.state() == MigrationState.FENCED).isPresent()) {
             run.attested(null, "decided by an operator's fence: the fence file from 'sealift ca fence' is this"
                     + " migration's record; the hypervisor signs none");

@@ -32,6 +32,7 @@ import org.sealift.agent.spi.MigrationId;
 import org.sealift.agent.spi.MigrationRole;
 import org.sealift.agent.spi.MigrationState;
 import org.sealift.agent.spi.PageBitmap;
+import org.sealift.agent.spi.PlainMigrationFacts;
 import org.sealift.agent.spi.PlainMigration;
 import org.sealift.agent.spi.SignedAttestation;
 import org.sealift.agent.spi.SourceRequest;
@@ -168,6 +169,8 @@ public final class XenBackend implements HypervisorBackend {
         volatile boolean dirtyLogging;
         volatile MigrationId plainMigration;
         volatile boolean migratedAway;
+        /** When this agent last unpaused the domain (a destination's resume), for its dom0-signed record. */
+        volatile long resumedAtMillis;
     }
 
     private final XenShim shim;
@@ -184,6 +187,10 @@ public final class XenBackend implements HypervisorBackend {
     private int references = 1;
     private boolean closed;
     private volatile Boolean protmetaSupported;
+    /** Set by {@link #withDom0Signer}: the stand-in for an AK on an unpatched Xen; null = none. */
+    private volatile Dom0RecordSigner dom0Signer;
+    /** Start and pause times of this host's plain migrations as source (ms), for their dom0-signed records. */
+    private final ConcurrentHashMap<MigrationId, long[]> plainTimes = new ConcurrentHashMap<>();
 
     private XenBackend(XenShim shim, Pointer handle, Options options) {
         this.shim = shim;
@@ -210,6 +217,38 @@ public final class XenBackend implements HypervisorBackend {
             throw XenShimLoader.openFailed(-rc, shim.slx_last_error());
         }
         return new XenBackend(shim, out.getValue(), options);
+    }
+
+    /**
+     * Gives this backend a dom0-held record signer ({@link Dom0RecordSigner}: key in {@code dataDir/dom0-signer},
+     * peers' certificates from {@code credentialsDir/dom0-signers.pem}). Only for a Xen whose hypervisor cannot hold
+     * an attestation key: with it the enrollment request, identity, plain-migration records and the log head are
+     * signed in dom0 and say so; everything that needs an AK (secure mode, tokens, fences) stays refused.
+     */
+    public XenBackend withDom0Signer(String hostId, Path dataDir, Path credentialsDir) throws HypervisorException {
+        if (protectionSupported()) {
+            throw new HypervisorException(Reason.REFUSED, "this Xen answers the protection-metadata domctl: its"
+                    + " hypervisor is to hold the attestation key, so no dom0-held signer stands in for it");
+        }
+        dom0Signer = Dom0RecordSigner.open(hostId, dataDir, credentialsDir);
+        return this;
+    }
+
+    /**
+     * Writes host {@code hostId}'s dom0 signer key into {@code dataDir} (once) and returns its enrollment request, as
+     * {@code sealift agent --enrollment-request} does on the host, without opening Xen: for tools that provision an
+     * agent's data directory elsewhere (the Xen stage's payload builder, native/xen-testhost/cluster).
+     */
+    public static byte[] dom0SignerRequest(String hostId, Path dataDir) throws HypervisorException {
+        return Dom0RecordSigner.open(hostId, dataDir, dataDir).enrollmentRequest();
+    }
+
+    private Dom0RecordSigner signer(String what) throws HypervisorException {
+        Dom0RecordSigner s = dom0Signer;
+        if (s == null) {
+            throw needsProtectionModule(what);
+        }
+        return s;
     }
 
     // ---- plumbing ---------------------------------------------------------------------------------------------
@@ -395,6 +434,11 @@ public final class XenBackend implements HypervisorBackend {
             if (!paused(rawInfo(domId))) {
                 call("slx_domain_pause", h -> shim.slx_domain_pause(h, domId));
             }
+            MigrationId plain = local(domId).plainMigration;
+            long[] t = plain == null ? null : plainTimes.get(plain);
+            if (t != null && t[1] == 0) {
+                t[1] = System.currentTimeMillis();
+            }
         }
     }
 
@@ -409,6 +453,7 @@ public final class XenBackend implements HypervisorBackend {
             }
             if (paused(rawInfo(domId))) {
                 call("slx_domain_unpause", h -> shim.slx_domain_unpause(h, domId));
+                local(domId).resumedAtMillis = System.currentTimeMillis();
             }
         }
     }
@@ -690,6 +735,7 @@ public final class XenBackend implements HypervisorBackend {
             random.nextBytes(b);
             MigrationId id = MigrationId.of(b);
             l.plainMigration = id;
+            plainTimes.put(id, new long[] {System.currentTimeMillis(), 0});
             String vm = name(domId);
             return new XenPlainMigration(id, domId, vm);
         }
@@ -772,27 +818,29 @@ public final class XenBackend implements HypervisorBackend {
 
     @Override
     public HostIdentity identity() throws HypervisorException {
-        throw needsProtectionModule("the host identity (measurement, endorsement and attestation-key chains)");
+        return signer("the host identity (measurement, endorsement and attestation-key chains)").identity();
     }
 
+    /** With a dom0 signer: its CSR (for 'ca enroll --dom0-signer'), never an AK CSR. */
     @Override
     public byte[] createEnrollmentRequest() throws HypervisorException {
-        throw needsProtectionModule("an attestation-key CSR (the key must be generated inside the hypervisor)");
+        return signer("an attestation-key CSR (the key must be generated inside the hypervisor)").enrollmentRequest();
     }
 
+    /** With a dom0 signer: only its own dom0-signer certificate is accepted, never an AK certificate. */
     @Override
     public void installAttestationCertificate(List<byte[]> chainDer) throws HypervisorException {
-        throw needsProtectionModule("installing an attestation-key certificate");
+        signer("installing an attestation-key certificate").installCertificate(chainDer);
     }
 
     @Override
     public void installClusterTrust(byte[] clusterTrustPem) throws HypervisorException {
-        throw needsProtectionModule("pinning the cluster trust");
+        signer("pinning the cluster trust").installTrust(clusterTrustPem);
     }
 
     @Override
     public void installPolicy(byte[] signedPolicy) throws HypervisorException {
-        throw needsProtectionModule("installing a cluster policy");
+        signer("installing a cluster policy").installPolicy(signedPolicy);
     }
 
     @Override
@@ -811,24 +859,54 @@ public final class XenBackend implements HypervisorBackend {
     }
 
     @Override
+    /**
+     * Only plain migrations' records, and only with a dom0 signer: {@code agentStatistics} must then be
+     * {@link PlainMigrationFacts}; the record says the agents reported it. A secure migration's record needs the
+     * hypervisor's AK and stays refused.
+     */
     public SignedAttestation signAttestation(MigrationId id, byte[] agentStatistics) throws HypervisorException {
-        throw needsProtectionModule("signing an attestation record");
+        if (!PlainMigrationFacts.isFacts(agentStatistics)) {
+            throw needsProtectionModule("signing a secure migration's attestation record");
+        }
+        Dom0RecordSigner s = signer("signing an attestation record");
+        PlainMigrationFacts f = PlainMigrationFacts.decode(agentStatistics);
+        if (!f.id().equals(id)) {
+            throw new HypervisorException(Reason.INVALID_ARGUMENT, "the facts are of migration " + f.id() + ", not " + id);
+        }
+        java.time.Instant paused = null;
+        java.time.Instant resumed = null;
+        if (f.role() == MigrationRole.SOURCE) {
+            long[] t = plainTimes.get(id);
+            if (t == null) {
+                throw new HypervisorException(Reason.NOT_FOUND, "plain migration " + id + " was not begun on this host"
+                        + " (since its agent started)");
+            }
+            paused = t[1] == 0 ? null : java.time.Instant.ofEpochMilli(t[1]);
+        } else {
+            try {
+                Local l = locals.get(domainByName(f.vm()).domId());
+                resumed = l == null || l.resumedAtMillis == 0 ? null : java.time.Instant.ofEpochMilli(l.resumedAtMillis);
+            } catch (HypervisorException e) {
+                // the incoming domain is gone (the migration did not commit): no resume to record
+            }
+        }
+        return s.sign(f, paused, resumed);
     }
 
     @Override
     public SignedAttestation countersignAttestation(MigrationId id, byte[] proposedRecord)
             throws HypervisorException {
-        throw needsProtectionModule("countersigning an attestation record");
+        return signer("countersigning an attestation record").countersign(id, proposedRecord);
     }
 
     @Override
     public LogHead appendLogEntry(long index, byte[] previousHash, byte[] encodedEntry) throws HypervisorException {
-        throw needsProtectionModule("tracking the attestation log head in sealed state");
+        return signer("tracking the attestation log head in sealed state").append(index, previousHash, encodedEntry);
     }
 
     @Override
     public LogHead signLogHead(byte[] verifierNonce) throws HypervisorException {
-        throw needsProtectionModule("signing the attestation log head");
+        return signer("signing the attestation log head").signHead(verifierNonce);
     }
 
     @Override

@@ -114,6 +114,16 @@ public final class Dom0Signer {
         return key;
     }
 
+    /** True if {@code der} is a well-formed, self-signed dom0 signer request for {@code hostId}. */
+    public static boolean isRequestFor(byte[] der, String hostId) {
+        try {
+            verifiedCsrKey(der, hostId);
+            return true;
+        } catch (ProtocolException | RuntimeException e) {
+            return false;
+        }
+    }
+
     /** True if the certificate is of the dom0 signer profile (role, EKU, critical statement); no chain check. */
     public static boolean isDom0Signer(X509Certificate cert) {
         return Certificates.role(cert).orElse(null) == Role.DOM0_SIGNER;
