@@ -4,7 +4,7 @@
 #   dom0-init, dom0/*.sh   what dom0 runs         guest/guest.elf  the PVH guest
 #   lib/libsealift-xen.so  the shim               bin/xen-check    the C checks
 #   agent/                 the agent jar + lib/ and check/XenCheck.class (when built)
-#   cluster/               TLS credentials of the agents xa, xb and the operator op
+#   cluster/               credentials of the agents xa, xb (TLS, dom0 signer) and the operator op
 # SEALIFT_AGENT_JAR: the agent jar (default hypervisor-agent/target/sealift-agent.jar)
 # usage: make-payload.sh OUT_DIR   (writes OUT_DIR/payload.ext4)
 set -eu
@@ -28,14 +28,16 @@ if [ -f "$AGENT_JAR" ]; then
     [ -d "$(dirname "$AGENT_JAR")/lib" ] && cp -r "$(dirname "$AGENT_JAR")/lib" "$P/agent/"
     [ -f "$OUT/java-check/XenCheck.class" ] && cp -r "$OUT/java-check" "$P/agent/check"
     # the two-host run's agents and operator: a fresh cluster CA per payload,
-    # whose private keys stay here; the hosts get only their TLS credentials
-    # (cluster/XenCluster.java says why not `sealift ca enroll --host`)
+    # whose private keys stay here; the hosts get their TLS credentials and
+    # their dom0-held record signers (cluster/XenCluster.java); the CA
+    # directory stays for the host-side checks of the records
     if [ -f "$OUT/cluster-tool/XenCluster.class" ]; then
         C=$OUT/cluster-ca
         rm -rf "$C"
         java -jar "$AGENT_JAR" ca init "$C" --name sealift-xen-stage --days 30 >/dev/null
         java -jar "$AGENT_JAR" ca enroll --ca "$C" --operator op --out "$P/cluster/op" --days 3 >/dev/null
         java -cp "$AGENT_JAR:$OUT/cluster-tool" XenCluster "$C" "$P/cluster" xa xb >/dev/null
+        cp "$C/cluster-trust.pem" "$C/policy.pem" "$P/cluster/op/"
     fi
 fi
 size_kib=$(du -sk "$P" | cut -f1)

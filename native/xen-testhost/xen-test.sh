@@ -134,6 +134,43 @@ one_host() {
     fi
 }
 
+# The attestation log agent x$1 dumped on its console, verified here, offline,
+# with the stage's CA (trust, policy, the dom0 signers' certificates); for A
+# also a copy with one byte of the record changed, which must fail.
+record_offline() { # a|b
+    id=x$1
+    f=$B/attestation-$id.log
+    tr -d '\r' < "$B/serial-host-$1.log" | sed -n "s/^SEALIFT-XEN-LOG host=$id part=[0-9]* data=//p" | tr -d '\n' |
+        base64 -d > "$f" 2>/dev/null
+    C=$B/cluster-ca
+    trust_line="signed by a dom0-held key on an unpatched hypervisor: records what the agents did, not what a hypervisor enforced"
+    out=$(java -jar "$AGENT_JAR" verify "$f" --ca "$C/cluster-trust.pem" --policy "$C/policy.pem" \
+        --ak "$C/dom0-signers.pem" 2>&1)
+    vrc=$?
+    if [ "$vrc" -eq 0 ] && echo "$out" | grep -q "(1 record): OK\|(1 entries): OK" && echo "$out" | grep -q "$trust_line"; then
+        pass "agent/record-offline-$id: $id's log verifies with the stage CA's trust, policy and dom0 signers; $(echo "$out" | grep -m 1 'note: record' | sed 's/^ *//')"
+    else
+        fail "agent/record-offline-$id: exit $vrc: $(echo "$out" | tr '\n' ' ' | head -c 800)"
+    fi
+    [ "$1" = a ] || return 0
+    t=$B/attestation-$id-tampered.log
+    cp "$f" "$t"
+    size=$(wc -c < "$t")
+    # the last byte of the record's total time: 2 signatures, flags, manifest digest, transcript hash and the
+    # anomaly count follow it (docs/protocol-attestation.md §7, §8.1)
+    off=$((size - 128 - 1 - 32 - 32 - 1 - 1))
+    byte=$(od -An -tu1 -j "$off" -N 1 "$t" | tr -d ' ')
+    printf "$(printf '\\%03o' $((byte ^ 1)))" | dd of="$t" bs=1 seek="$off" conv=notrunc 2>/dev/null
+    out=$(java -jar "$AGENT_JAR" verify "$t" --ca "$C/cluster-trust.pem" --policy "$C/policy.pem" \
+        --ak "$C/dom0-signers.pem" 2>&1)
+    vrc=$?
+    if [ "$vrc" -eq 1 ] && echo "$out" | grep -q "FAILED" && echo "$out" | grep -q "signature does not verify"; then
+        pass "agent/record-tampered: one byte of the record's statistics changed: $(echo "$out" | grep -m 1 'does not verify' | sed 's/^ *//')"
+    else
+        fail "agent/record-tampered: the changed copy did not fail as it should (exit $vrc): $(echo "$out" | tr '\n' ' ' | head -c 800)"
+    fi
+}
+
 # ---- 2. two hosts: A listens on a QEMU socket network on loopback, B connects
 two_hosts() {
     t2=$(date +%s)
@@ -186,9 +223,10 @@ two_hosts() {
             fi
         fi
         # the agents and `sealift migrate` (dom0/run-twohost.sh)
-        if [ "$h" = a ]; then expect agent-a agent-ready guest-runs sealift-migrate source-never-resumed
+        if [ "$h" = a ]; then
+            expect agent-a agent-ready guest-runs sealift-migrate source-never-resumed attestation-record verify-log
         else
-            expect agent-b agent-ready arrived-paused guest-runs-here committed
+            expect agent-b agent-ready arrived-paused guest-runs-here committed verify-log
             # the guest B resumed is the one A froze, not a fresh boot: its heartbeat goes on from the value it
             # had at the pause on A
             at_pause=$(sed -n 's/^SEALIFT-XEN-RESULT suite=agent-a name=source-never-resumed .*hb-at-pause=\([0-9]*\).*/\1/p' "$B/results-host-a.txt")
@@ -200,6 +238,7 @@ two_hosts() {
             fi
         fi
         sed -n 's/^SEALIFT-XEN-STAGE name=attestation /  attestation (agent-a): /p' "$RESULTS"
+        record_offline "$h"
         eval "rc=\$rc_$h"
         if [ "$rc" -eq 0 ] && grep -q '^SEALIFT-XEN-STAGE name=poweroff ' "$RESULTS"; then
             pass "host-$h/poweroff: dom0 finished and powered host $h off"

@@ -24,12 +24,34 @@ A=/sealift/agent
 CL=/sealift/cluster
 TRAVELLER=sealift-traveller
 TCMDLINE="wss=4M rate=500 status=1000"
+TRUST_LINE="signed by a dom0-held key on an unpatched hypervisor: records what the agents did, not what a hypervisor enforced"
+# `sealift verify --agent` on this host's agent: its log against a head the
+# dom0 signer signs with the verifier's nonce; then the log file itself, in
+# base64 parts, for the host-side offline checks (xen-test.sh)
+verify_own_log() { # SUITE
+    timeout 300 java -Xmx128m -XX:TieredStopAtLevel=1 -Dsealift.client.connect-timeout-ms=120000 \
+        -Dsealift.client.request-timeout-ms=240000 -jar "$A/sealift-agent.jar" verify --agent https://127.0.0.1:7443 \
+        --cert "$CL/op/op.crt" --key "$CL/op/op.key" --ca "$CL/op/cluster-trust.pem" --policy "$CL/op/policy.pem" \
+        >/tmp/verify.out 2>&1
+    vrc=$?
+    sed 's/^/  sealift-verify| /' /tmp/verify.out
+    ok=0
+    [ "$vrc" -eq 0 ] && grep -q "^attestation log of host $id (1 entries): OK" /tmp/verify.out &&
+        grep -q "$TRUST_LINE" /tmp/verify.out && ok=1
+    mark "RESULT suite=$1 name=verify-log ok=$ok detail=exit $vrc; $(grep -m 1 '^attestation log' /tmp/verify.out); $(grep -m 1 'note record' /tmp/verify.out | sed 's/^ *//')"
+    base64 -w 0 /tmp/agent-data/attestation.log 2>/dev/null | fold -w 400 | awk -v h="$id" '{ print "SEALIFT-XEN-LOG host=" h " part=" NR " data=" $0 }'
+    mark "STAGE name=log-dumped host=$id parts=$(base64 -w 0 /tmp/agent-data/attestation.log 2>/dev/null | fold -w 400 | wc -l)"
+}
 agent_pid=
 if [ -f "$A/sealift-agent.jar" ] && [ -d "$CL/x$role" ]; then
     id=x$role
     case "$role" in a) peer_id=xb ;; *) peer_id=xa ;; esac
     cred=/tmp/agent-credentials
     mkdir -p "$cred" && cp "$CL/$id"/* "$cred/" && chmod 600 "$cred"/*
+    # the agent's data directory with its dom0-held record signer (key made by
+    # the payload builder with the agent's code, owner-only as the agent demands)
+    mkdir -p /tmp/agent-data && cp -r "$CL/$id-data"/. /tmp/agent-data/ 2>/dev/null
+    chmod 700 /tmp/agent-data/dom0-signer 2>/dev/null; chmod 600 /tmp/agent-data/dom0-signer/key.pem 2>/dev/null
     cat > /tmp/agent.conf <<CONF
 host.id = $id
 backend = xen
@@ -157,6 +179,11 @@ if [ -n "$agent_pid" ]; then
         per_round=$(grep '^round ' /tmp/cli.out | sed 's/ (normal [^)]*)//' | tr '\n' ';')
         mark "RESULT suite=agent-a name=sealift-migrate ok=$ok detail=exit $rc; $outcome; $rounds rounds: $per_round $(grep -m 1 '^rounds ' /tmp/cli.out)"
         mark "STAGE name=attestation $(grep -A 1 '^attestation' /tmp/cli.out | tr '\n' ' ')"
+        # the record both agents' dom0 signers signed, and what it does not prove
+        ok=0
+        grep -q "^attestation xa#[0-9]* (COMMITTED; signed by both agents' dom0-held keys)" /tmp/cli.out &&
+            grep -q "^  $TRUST_LINE" /tmp/cli.out && ok=1
+        mark "RESULT suite=agent-a name=attestation-record ok=$ok detail=$(grep -A 1 '^attestation' /tmp/cli.out | tr '\n' ' ')"
         st=$(status)
         # once paused for the stop-and-copy, the source must never run again:
         # Xen's CPU time of the domain then stays what it was (a resume, even
@@ -176,6 +203,7 @@ if [ -n "$agent_pid" ]; then
             sleep 1
         done
         mark "RESULT suite=agent-a name=source-never-resumed ok=$ok detail=$verdict; after the migration: $st; agent: $(grep -m 1 "of $TRAVELLER .*: COMMITTED" /tmp/agent.log | sed 's/.*HostAgent - //')"
+        verify_own_log agent-a
     else
         echo "agent-ready host=$id" | timeout 400 nc -l -p 7001 >/dev/null &
         # A says when its CLI has finished, so that a migration that never
@@ -216,6 +244,12 @@ if [ -n "$agent_pid" ]; then
         ok=0
         [ -n "$line" ] && ok=1
         mark "RESULT suite=agent-b name=committed ok=$ok detail=agent xb: ${line:-no COMMITTED line; last lines: $(tail -n 5 /tmp/agent.log | tr '\n' ' ')}"
+        # B logs the record when A's agent proposes it (bounded wait)
+        for i in $(seq 1 240); do
+            [ -s /tmp/agent-data/attestation.log ] && break
+            sleep 0.5
+        done
+        verify_own_log agent-b
     fi
     kill "$agent_pid" 2>/dev/null
     wait "$agent_pid" 2>/dev/null

@@ -115,6 +115,182 @@ class XenAgentsMigrateTest {
         return new Started(p, m.group(2), m.group(3));
     }
 
+    /** Runs {@code sealift agent ARGS} for host {@code id} to completion in a child JVM (fake Xen host). */
+    private String agentCommand(String id, FakeXen host, Path credentials, String... extra) throws Exception {
+        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
+        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Djna.library.path=" + FakeXen.libraryDir(), "-cp", cp, Main.class.getName(), "agent", "--host-id",
+                id, "--backend", "xen", "--data-dir", tmp.resolve("data-" + id).toString(), "--credentials-dir",
+                credentials.toString()));
+        cmd.addAll(List.of(extra));
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+        pb.environment().put("SEALIFT_FAKEXEN_HOST", host.dir.toString());
+        Process p = pb.start();
+        p.getOutputStream().close();
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, TimeUnit.SECONDS), output);
+        assertEquals(0, p.exitValue(), output);
+        return output;
+    }
+
+    private record Cli(int exit, String output) {
+    }
+
+    private static Cli ca(Path caDir, String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        List<String> a = new ArrayList<>(List.of(args));
+        if (caDir != null) {
+            a.add("--ca");
+            a.add(caDir.toString());
+        }
+        int exit = new org.sealift.agent.cli.CaCommand(new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(out, true, StandardCharsets.UTF_8), new java.io.ByteArrayInputStream(new byte[0]),
+                java.util.Map.of(), java.time.Clock.systemUTC()).run(a);
+        return new Cli(exit, out.toString(StandardCharsets.UTF_8));
+    }
+
+    private static Cli client(String... args) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int exit = ClientMain.run(args, new PrintStream(out, true, StandardCharsets.UTF_8),
+                new PrintStream(out, true, StandardCharsets.UTF_8));
+        return new Cli(exit, out.toString(StandardCharsets.UTF_8));
+    }
+
+    /**
+     * The whole dom0-signer path as an operator runs it: each Xen agent writes its request (the key is made once in
+     * its data directory, owner-only), the CA certifies it only with --dom0-signer and confirmation, a policy allows
+     * dom0 signers explicitly, the migration's record is signed at both ends and logged on both hosts, 'sealift
+     * verify' accepts both logs and says what such a record does not prove, and a tampered copy fails.
+     */
+    @Test
+    void dom0SignersRecordAPlainMigrationThatSealiftVerifyChecksOnBothHosts() throws Exception {
+        FakeXen a = FakeXen.init(tmp.resolve("host-a"), FakeXen.UNPATCHED);
+        FakeXen b = FakeXen.init(tmp.resolve("host-b"), FakeXen.UNPATCHED);
+        try (XenBackend xa = a.open()) {
+            int dom = xa.createDomain(new DomainConfig("traveller", 32, 1, List.of(), WorkloadSpec.idle(0)))
+                    .domId();
+            a.pvhLayout(dom, FakeXen.PVH_SPECIAL_TOP);
+            xa.resume(dom);
+            a.check(a.touch(dom, 0, 256, 0x7a11e1L), "the guest fills memory");
+        }
+        Path caDir = tmp.resolve("ca");
+        Cli init = ca(null, "init", caDir.toString(), "--name", "xen-agents", "--days", "2");
+        assertEquals(0, init.exit(), init.output());
+        for (String h : List.of("xa", "xb")) {
+            FakeXen host = h.equals("xa") ? a : b;
+            Path req = tmp.resolve(h + ".req");
+            agentCommand(h, host, tmp.resolve("cred-" + h), "--enrollment-request", req.toString());
+            assertTrue(Files.readString(req).contains("dom0-held record signer of host " + h));
+            Path key = tmp.resolve("data-" + h).resolve("dom0-signer").resolve("key.pem");
+            assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
+                    Files.getPosixFilePermissions(key)), "the dom0 signer's key is owner-only");
+            // the AK path refuses it, and says what it is
+            Cli asAk = ca(caDir, "enroll", "--host", h, "--csr", req.toString(), "--out", tmp.resolve("x").toString());
+            assertEquals(1, asAk.exit(), asAk.output());
+            assertTrue(asAk.output().contains("request of a dom0-held record signer"), asAk.output());
+            // without confirmation nothing is issued
+            Cli unconfirmed = ca(caDir, "enroll", "--host", h, "--dom0-signer", "--csr", req.toString(), "--out",
+                    tmp.resolve("cred-" + h).toString(), "--days", "1");
+            assertEquals(2, unconfirmed.exit(), unconfirmed.output());
+            assertTrue(unconfirmed.output().contains("WEAKER"), unconfirmed.output());
+            Cli enrolled = ca(caDir, "enroll", "--host", h, "--dom0-signer", "--csr", req.toString(), "--out",
+                    tmp.resolve("cred-" + h).toString(), "--days", "1", "--yes-i-understand");
+            assertEquals(0, enrolled.exit(), enrolled.output());
+            assertTrue(enrolled.output().contains("--allow-dom0-signer " + h), enrolled.output());
+        }
+        Cli policy = ca(caDir, "sign-policy", "--allow-dom0-signer", "x*", "--days", "1");
+        assertEquals(0, policy.exit(), policy.output());
+        for (String h : List.of("xa", "xb")) {
+            // the newest policy and the full list of the cluster's dom0 signers go to every Xen host
+            Files.copy(caDir.resolve("policy.pem"), tmp.resolve("cred-" + h).resolve("policy.pem"),
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            Files.copy(caDir.resolve("dom0-signers.pem"), tmp.resolve("cred-" + h).resolve("dom0-signers.pem"),
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        Cli op = ca(caDir, "enroll", "--operator", "op", "--out", tmp.resolve("op").toString(), "--days", "1");
+        assertEquals(0, op.exit(), op.output());
+        Path opDir = tmp.resolve("op");
+
+        Path peers = tmp.resolve("peers");
+        Files.writeString(peers, "");
+        Started agentA = agent("xa", a, tmp.resolve("cred-xa"), peers);
+        Started agentB = agent("xb", b, tmp.resolve("cred-xb"), peers);
+        Files.writeString(peers, "xa = " + agentA.channel() + "\nxb = " + agentB.channel() + "\n");
+        String[] tlsClient = {"--cert", opDir.resolve("op.crt").toString(), "--key", opDir.resolve("op.key").toString()};
+
+        Cli migrate = client(concat(new String[] {"migrate", "--vm", "traveller", "--to", "xb", "--mode", "plain",
+                "--max-rounds", "2", "--agent", agentA.api(), "--ca", opDir.resolve("ca.crt").toString()},
+                tlsClient));
+        assertEquals(0, migrate.exit(), migrate.output());
+        assertTrue(migrate.output().contains("outcome COMMITTED"), migrate.output());
+        assertTrue(migrate.output().contains("attestation xa#0 (COMMITTED; signed by both agents' dom0-held keys)"),
+                migrate.output());
+        assertTrue(migrate.output().contains(org.sealift.protocol.pki.Dom0Signer.TRUST_LEVEL), migrate.output());
+
+        Path trust = caDir.resolve("cluster-trust.pem");
+        for (Started ag : List.of(agentA, agentB)) {
+            Cli verify = null;
+            for (int i = 0; i < 100; i++) {
+                // the destination logs once the source's proposal reached it; the source's answer came first
+                verify = client(concat(new String[] {"verify", "--agent", ag.api(), "--ca", trust.toString(),
+                        "--policy", caDir.resolve("policy.pem").toString()}, tlsClient));
+                if (verify.exit() == 0 && verify.output().contains("(1 entries)")) {
+                    break;
+                }
+                Thread.sleep(100);
+            }
+            assertEquals(0, verify.exit(), verify.output());
+            assertTrue(verify.output().contains("(1 entries): OK"), verify.output());
+            assertTrue(verify.output().contains(org.sealift.protocol.pki.Dom0Signer.TRUST_LEVEL)
+                    && verify.output().contains("source (host xa), destination (host xb)"), verify.output());
+            assertTrue(verify.output().contains("cannot show a truncation or rollback of the log by dom0 itself"),
+                    verify.output());
+        }
+
+        // the record as a file: it verifies offline; a copy with one field changed does not
+        org.sealift.protocol.attest.SignedRecord rec = org.sealift.protocol.attest.AttestationLog.load(
+                tmp.resolve("data-xb").resolve("attestation.log")).entries().get(0).record();
+        Path good = tmp.resolve("record.pem");
+        rec.save(good);
+        String[] offline = {"--ca", trust.toString(), "--policy", caDir.resolve("policy.pem").toString(), "--ak",
+                caDir.resolve("dom0-signers.pem").toString()};
+        Cli ok = client(concat(new String[] {"verify", good.toString()}, offline));
+        assertEquals(0, ok.exit(), ok.output());
+        assertTrue(ok.output().contains(": OK") && ok.output().contains(org.sealift.protocol.pki.Dom0Signer
+                .TRUST_LEVEL), ok.output());
+        String pem = Files.readString(good);
+        byte[] der = org.sealift.protocol.pki.Pem.decode(pem).get(0).content();
+        byte[] bytes = rec.record().toCanonicalBytes();
+        int at = indexOf(der, bytes) + bytes.length - 32 - 32 - 1 - 1; // last byte of the statistics' total time
+        der[at] ^= 0x01;
+        Path tampered = tmp.resolve("tampered.pem");
+        Files.writeString(tampered, org.sealift.protocol.pki.Pem.encode(
+                org.sealift.protocol.pki.Pem.decode(pem).get(0).type(), der));
+        Cli bad = client(concat(new String[] {"verify", tampered.toString()}, offline));
+        assertEquals(1, bad.exit(), bad.output());
+        assertTrue(bad.output().contains("FAILED") && bad.output().contains("signature does not verify"),
+                bad.output());
+    }
+
+    private static String[] concat(String[] x, String[] y) {
+        String[] out = java.util.Arrays.copyOf(x, x.length + y.length);
+        System.arraycopy(y, 0, out, x.length, y.length);
+        return out;
+    }
+
+    private static int indexOf(byte[] hay, byte[] needle) {
+        outer:
+        for (int i = 0; i + needle.length <= hay.length; i++) {
+            for (int j = 0; j < needle.length; j++) {
+                if (hay[i + j] != needle[j]) {
+                    continue outer;
+                }
+            }
+            return i;
+        }
+        throw new AssertionError("record bytes not found in the signed record");
+    }
+
     private static void tlsCredentials(ClusterCa ca, String host, Path dir, Path trust) throws Exception {
         KeyPair key = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
         Instant now = Instant.now();
