@@ -102,8 +102,8 @@ final class Attestations {
                 throw HypervisorException.protocol(e);
             }
         } else {
-            peer = Party.unidentified(r.peerHostId != null && Certificates.isValidHostId(r.peerHostId)
-                    ? r.peerHostId : "unknown");
+            peer = Party.unidentified(Certificates.isValidHostId(r.peerHostId) ? r.peerHostId
+                    : Certificates.isValidHostId(r.requestedPeer) ? r.requestedPeer : "unknown");
         }
         Outcome outcome;
         if (!identified) {

@@ -31,6 +31,12 @@ final class MigrationRecord {
     boolean plain;
 
     String peerHostId;
+    /**
+     * The host dom0 asked this source to migrate to, before any handshake authenticated it. Not sealed: it only names
+     * the unidentified peer in the record of a rejected handshake (a claim, like the destination's name for its source),
+     * so that both hosts' records of one refusal name the same pair and the logs' cross-check pairs them.
+     */
+    String requestedPeer;
     byte[] peerAkCertificate;
     byte[] transcriptHash;
     byte[] manifestDigest;

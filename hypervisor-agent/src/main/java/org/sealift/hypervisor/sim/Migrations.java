@@ -269,6 +269,7 @@ final class Migrations {
             }
             MigrationRecord r = hv.lock(d, MigrationId.of(ini.migrationId().bytes()), MigrationRole.SOURCE,
                     MigrationState.HANDSHAKE);
+            r.requestedPeer = destinationHostId.orElse(null);
             persistOrUndo(r, () -> {
                 d.migration = null;
                 hv.state.migrations.remove(r.id);

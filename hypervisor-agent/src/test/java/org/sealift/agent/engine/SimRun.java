@@ -100,7 +100,9 @@ public final class SimRun {
         DestinationMigration d = new DestinationMigration(dstInterposer.backend(), config,
                 Optional.of(srcHost.identity().hostId()), b[1],
                 options.mode(), engine, List.of());
-        SourceMigration s = new SourceMigration(srcInterposer.backend(), srcDom, Optional.empty(), a[0], options,
+        // the source asks for the destination by name, as an agent does (its hypervisor then accepts no other host)
+        SourceMigration s = new SourceMigration(srcInterposer.backend(), srcDom,
+                Optional.of(dstHost.identity().hostId()), a[0], options,
                 engine, List.of(sourceEvents::add));
         sourceMigration = s;
         CompletableFuture<MigrationResult> dr = CompletableFuture.supplyAsync(d::run);

@@ -42,6 +42,9 @@ import org.sealift.protocol.attest.AnomalyKind;
 import org.sealift.protocol.attest.AttestationRecord;
 import org.sealift.protocol.attest.Outcome;
 import org.sealift.protocol.attest.SignedRecord;
+import org.sealift.protocol.attest.AttestationLog;
+import org.sealift.protocol.attest.LogVerifier;
+import org.sealift.protocol.attest.VerificationResult;
 import org.sealift.protocol.attest.AttestationRecord.Side;
 import org.sealift.protocol.pki.Certificates;
 import org.sealift.protocol.handshake.Suite;
@@ -213,8 +216,23 @@ abstract class AttackSuite {
             assertEquals(reason.name(), r.reasonName(), all + " / " + r);
         } else {
             AttestationRecord d = assertDestinationRejected(m, reason);
+            // what LogVerifier.crossCheck requires of two records of a migration that did not commit
             assertArrayEquals(r.migrationId(), d.migrationId(), "both records name the same migration");
             assertEquals(r.vmId(), d.vmId());
+            assertEquals(r.source().hostId(), d.source().hostId(), r + " / " + d);
+            assertEquals(r.destination().hostId(), d.destination().hostId(), r + " / " + d);
+            // and the cross-check of the two hosts' logs pairs them as the documented difference
+            AttestationLog atSource = AttestationLog.create(r.source().hostId());
+            atSource.append(SignedRecord.unsigned(r).withSignature(Side.SOURCE,
+                    m.source.attestation().orElseThrow().signature()));
+            AttestationLog atDestination = AttestationLog.create(d.destination().hostId());
+            atDestination.append(SignedRecord.unsigned(d).withSignature(Side.DESTINATION,
+                    m.destination.attestation().orElseThrow().signature()));
+            VerificationResult cross = new LogVerifier(cluster.ca().trust(), trustedBuildPolicy(), List.of())
+                    .crossCheck(atSource, atDestination);
+            assertTrue(cross.ok(), cross.toString());
+            assertTrue(cross.notes().stream().anyMatch(n -> n.contains("both hosts kept their own record")),
+                    cross.toString());
         }
         return r;
     }
