@@ -32,9 +32,10 @@ final class MigrationRecord {
 
     String peerHostId;
     /**
-     * The host dom0 asked this source to migrate to, before any handshake authenticated it. Not sealed: it only names
-     * the unidentified peer in the record of a rejected handshake (a claim, like the destination's name for its source),
-     * so that both hosts' records of one refusal name the same pair and the logs' cross-check pairs them.
+     * The peer as dom0 named it before any handshake authenticated it (the destination it asked this source to migrate
+     * to; the source its agent said the offer came from). Not sealed: it only names the unidentified peer in the record
+     * of a rejected handshake, so that both hosts' records of one refusal name the same pair and the logs'
+     * cross-check pairs them.
      */
     String requestedPeer;
     byte[] peerAkCertificate;

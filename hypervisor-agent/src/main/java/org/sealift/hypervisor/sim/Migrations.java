@@ -776,6 +776,7 @@ final class Migrations {
                             + hv.hostId + ": a replayed HELLO");
                 }
                 MigrationRecord r = hv.lock(d, id, MigrationRole.DESTINATION, MigrationState.HANDSHAKE);
+                r.requestedPeer = run.request.sourceHostId().orElse(null); // named if the handshake fails later
                 persistOrUndo(r, () -> {
                     d.migration = null;
                     hv.state.migrations.remove(id);

@@ -200,9 +200,10 @@ abstract class AttackSuite {
     /**
      * Rejected in the handshake: {@link #assertRejectedAndStillRunning}, the end that caught it ({@code detector}: the
      * source or the destination result) gives {@code reason} with {@code detail}, and the source's hypervisor signed a
-     * REJECTED record, with that reason when the source caught it. When the destination refused HELLO, its hypervisor
-     * signed a REJECTED record of its own with its own reason, for the same migration id (G6;
-     * {@link #assertDestinationRejected}).
+     * REJECTED record, with that reason when the source caught it. The destination's hypervisor signed a REJECTED
+     * record too: with its own reason when it refused HELLO (G6; {@link #assertDestinationRejected}), else ending the
+     * HELLO it had accepted. Both name the same migration, VM and pair of hosts, so the cross-check of the two logs
+     * pairs them as records that may differ.
      */
     static AttestationRecord assertRejected(SimRun m, MigrationResult detector, Reason reason, String detail)
             throws Exception {
@@ -212,28 +213,32 @@ abstract class AttackSuite {
         assertTrue(detector.summary().reason().contains(detail), all);
         AttestationRecord r = record(m.source);
         assertEquals(Outcome.REJECTED, r.outcome(), all + " / " + r);
+        AttestationRecord d;
         if (detector == m.source) {
             assertEquals(reason.name(), r.reasonName(), all + " / " + r);
+            // the destination had accepted HELLO; the source's refusal ends it there too (REJECTED: nothing verified)
+            d = record(m.destination);
+            assertEquals(Outcome.REJECTED, d.outcome(), all + " / " + d);
         } else {
-            AttestationRecord d = assertDestinationRejected(m, reason);
-            // what LogVerifier.crossCheck requires of two records of a migration that did not commit
-            assertArrayEquals(r.migrationId(), d.migrationId(), "both records name the same migration");
-            assertEquals(r.vmId(), d.vmId());
-            assertEquals(r.source().hostId(), d.source().hostId(), r + " / " + d);
-            assertEquals(r.destination().hostId(), d.destination().hostId(), r + " / " + d);
-            // and the cross-check of the two hosts' logs pairs them as the documented difference
-            AttestationLog atSource = AttestationLog.create(r.source().hostId());
-            atSource.append(SignedRecord.unsigned(r).withSignature(Side.SOURCE,
-                    m.source.attestation().orElseThrow().signature()));
-            AttestationLog atDestination = AttestationLog.create(d.destination().hostId());
-            atDestination.append(SignedRecord.unsigned(d).withSignature(Side.DESTINATION,
-                    m.destination.attestation().orElseThrow().signature()));
-            VerificationResult cross = new LogVerifier(cluster.ca().trust(), trustedBuildPolicy(), List.of())
-                    .crossCheck(atSource, atDestination);
-            assertTrue(cross.ok(), cross.toString());
-            assertTrue(cross.notes().stream().anyMatch(n -> n.contains("both hosts kept their own record")),
-                    cross.toString());
+            d = assertDestinationRejected(m, reason);
         }
+        // what LogVerifier.crossCheck requires of two records of a migration that did not commit
+        assertArrayEquals(r.migrationId(), d.migrationId(), "both records name the same migration");
+        assertEquals(r.vmId(), d.vmId());
+        assertEquals(r.source().hostId(), d.source().hostId(), r + " / " + d);
+        assertEquals(r.destination().hostId(), d.destination().hostId(), r + " / " + d);
+        // and the cross-check of the two hosts' logs pairs them as the documented difference
+        AttestationLog atSource = AttestationLog.create(r.source().hostId());
+        atSource.append(SignedRecord.unsigned(r).withSignature(Side.SOURCE,
+                m.source.attestation().orElseThrow().signature()));
+        AttestationLog atDestination = AttestationLog.create(d.destination().hostId());
+        atDestination.append(SignedRecord.unsigned(d).withSignature(Side.DESTINATION,
+                m.destination.attestation().orElseThrow().signature()));
+        VerificationResult cross = new LogVerifier(cluster.ca().trust(), trustedBuildPolicy(), List.of())
+                .crossCheck(atSource, atDestination);
+        assertTrue(cross.ok(), cross.toString());
+        assertTrue(cross.notes().stream().anyMatch(n -> n.contains("both hosts kept their own record")),
+                cross.toString());
         return r;
     }
 
