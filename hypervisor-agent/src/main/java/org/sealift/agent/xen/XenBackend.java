@@ -76,6 +76,13 @@ import org.sealift.agent.spi.WorkloadSpec;
  * these, and on an unpatched Xen there is nothing in the hypervisor that could hold an attestation key.
  * Creating a domain with protected processes is refused for the same reason.
  *
+ * <h2>The dom0-held record signer (unpatched Xen only)</h2>
+ * With {@link #withDom0Signer} (the agent daemon sets it on a Xen without the protection module), the identity, the
+ * enrollment request, certificate, trust and policy installation, the records of <em>plain</em> migrations and the
+ * log head are served by {@link Dom0RecordSigner}: a key the agent keeps in dom0, certified only as a
+ * {@code dom0-signer} (never as an AK), whose records verifiers mark as "records what the agents did, not what a
+ * hypervisor enforced". Secure migrations, tokens, fences and protected processes stay refused.
+ *
  * <h2>Agent-side state</h2>
  * Xen has no per-VM migration lock, no "migrated away" mark and no record of who enabled log-dirty mode. For plain
  * migrations (no protected state at stake) this backend keeps them itself, per backend instance: the lock of
