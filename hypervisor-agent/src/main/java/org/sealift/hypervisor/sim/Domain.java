@@ -245,15 +245,36 @@ final class Domain {
         return md.digest();
     }
 
-    /** Stops the workload, zeroizes protected state and frees the memory file. */
+    /**
+     * Stops the workload and ends the domain at once (nothing maps or runs it afterwards); zeroizing its protected
+     * state and freeing its memory file, which for a large VM takes a while (the kernel frees every page), happen on
+     * a background thread, as Xen relinquishes a dying domain's memory after the destroy call returned.
+     */
     void destroy() {
         workload.stop();
+        destroyed = true;
+        for (ProtectedProcess p : processes) {
+            p.zeroize();
+        }
+        RELEASER.execute(this::release);
+    }
+
+    private static final java.util.concurrent.ExecutorService RELEASER = java.util.concurrent.Executors
+            .newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "domain-memory-releaser");
+                t.setDaemon(true);
+                return t;
+            });
+
+    /** Runs {@code release} (unmapping, deleting files) on the background thread that frees destroyed domains. */
+    static void releaseLater(Runnable release) {
+        RELEASER.execute(release);
+    }
+
+    /** Unmaps and deletes the memory file once no reader (dom0's requests, the OS-view publisher) uses it. */
+    private void release() {
         life.writeLock().lock();
         try {
-            destroyed = true;
-            for (ProtectedProcess p : processes) {
-                p.zeroize();
-            }
             ram.close();
         } finally {
             life.writeLock().unlock();

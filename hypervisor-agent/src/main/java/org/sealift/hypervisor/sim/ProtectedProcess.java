@@ -17,6 +17,11 @@ import org.sealift.agent.spi.ProtectedProcessSpec;
  * vCPU contexts (inside this process only, off the Java heap), and per page a 64-bit version that the hypervisor's
  * own write tracking advances on every write. The guest OS, and so dom0's normal map, sees each page only encrypted
  * under the process key (AES-CTR with IV = pfn ‖ version, so every write gives a fresh IV).
+ *
+ * <p>The plaintext lives in 1 MiB chunks allocated on the first write into them: an incoming domain's memory is
+ * allocated as its pages arrive, overlapping with the transfer, instead of all at once (and zeroed twice) before the
+ * handshake can be answered. Wiping the pages ({@link #zeroize}) runs on a background thread of this process: the
+ * key and contexts are gone at once, and the plaintext never leaves the hypervisor meanwhile.
  */
 final class ProtectedProcess {
 
@@ -24,13 +29,23 @@ final class ProtectedProcess {
     static final int CONTEXT_BYTES = 256;
     private static final int STRIPES = 64;
     private static final byte[] ZERO_PAGE = new byte[PAGE];
+    /** Pages per plaintext chunk (1 MiB). */
+    private static final int CHUNK_PAGES = 256;
+    /** Wipes plaintext off the callers' path (after DONE, ABORT or destroy); one thread, so wipes never pile up CPU. */
+    private static final java.util.concurrent.ExecutorService WIPER = java.util.concurrent.Executors
+            .newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "protected-memory-wiper");
+                t.setDaemon(true);
+                return t;
+            });
 
     final int processId;
     final String name;
     /** Ascending pfns; index i of every table below refers to pfns[i]. */
     final long[] pfns;
     private final byte[] key;
-    private final ByteBuffer plain;
+    /** The plaintext, {@link #CHUNK_PAGES} pages per chunk; null until a page of the chunk is first written. */
+    private final java.util.concurrent.atomic.AtomicReferenceArray<ByteBuffer> plain;
     private final long[] versions;
     private final byte[][] contexts;
     private final long[] contextVersions;
@@ -59,7 +74,7 @@ final class ProtectedProcess {
         this.pfns = p;
         this.key = new byte[32];
         random.nextBytes(key);
-        this.plain = ByteBuffer.allocateDirect(n * PAGE);
+        this.plain = new java.util.concurrent.atomic.AtomicReferenceArray<>((n + CHUNK_PAGES - 1) / CHUNK_PAGES);
         this.versions = new long[n];
         this.contexts = new byte[vcpus][CONTEXT_BYTES];
         this.contextVersions = new long[vcpus];
@@ -90,7 +105,22 @@ final class ProtectedProcess {
 
     /** A view of page {@code index}'s plaintext; callers hold {@link #lockFor}. */
     ByteBuffer plainPage(int index) {
-        return plain.slice(index * PAGE, PAGE);
+        return chunk(index).slice((index % CHUNK_PAGES) * PAGE, PAGE);
+    }
+
+    /** The chunk holding page {@code index}, allocated (zero) on first use. */
+    private ByteBuffer chunk(int index) {
+        int c = index / CHUNK_PAGES;
+        ByteBuffer b = plain.get(c);
+        if (b == null) {
+            int pages = Math.min(CHUNK_PAGES, pfns.length - c * CHUNK_PAGES);
+            ByteBuffer fresh = ByteBuffer.allocateDirect(pages * PAGE);
+            b = plain.compareAndExchange(c, null, fresh);
+            if (b == null) {
+                b = fresh;
+            }
+        }
+        return b;
     }
 
     long version(int index) {
@@ -146,14 +176,13 @@ final class ProtectedProcess {
         try {
             Cipher c = osCipher.get();
             byte[] iv = ByteBuffer.allocate(16).putLong(pfn).putLong(versions[index]).array();
-            SecretKeySpec k = keySpec;
+            SecretKeySpec k = keySpec();
             if (k == null) {
-                k = new SecretKeySpec(key, "AES");
-                keySpec = k;
+                return; // zeroized: a view encrypted under a wiped (zero) key would show dom0 the plaintext
             }
             c.init(Cipher.ENCRYPT_MODE, k, new IvParameterSpec(iv));
             // arrays, not buffers: the JDK's intrinsic AES-CTR runs on arrays
-            plain.get(index * PAGE, buf[0], 0, PAGE);
+            chunk(index).get((index % CHUNK_PAGES) * PAGE, buf[0], 0, PAGE);
             c.doFinal(buf[0], 0, PAGE, buf[1], 0);
             osView.page(pfn).put(0, buf[1], 0, PAGE);
         } catch (GeneralSecurityException e) {
@@ -161,6 +190,24 @@ final class ProtectedProcess {
         } finally {
             Arrays.fill(buf[0], (byte) 0);
         }
+    }
+
+    /** The key as the JDK wants it, or null once zeroized; made under the key's lock, so never from a wiped key. */
+    private SecretKeySpec keySpec() {
+        SecretKeySpec k = keySpec;
+        if (k == null) {
+            synchronized (key) {
+                if (zeroized) {
+                    return null;
+                }
+                k = keySpec;
+                if (k == null) {
+                    k = new SecretKeySpec(key, "AES");
+                    keySpec = k;
+                }
+            }
+        }
+        return k;
     }
 
     /** Re-publishes every page (after the destination installed verified contents). */
@@ -204,31 +251,52 @@ final class ProtectedProcess {
     }
 
     byte[] key() {
-        return key.clone();
+        synchronized (key) {
+            return key.clone();
+        }
     }
 
     void setKey(byte[] k) {
-        System.arraycopy(k, 0, key, 0, key.length);
-        keySpec = null;
+        synchronized (key) {
+            System.arraycopy(k, 0, key, 0, key.length);
+            keySpec = null;
+        }
     }
 
-    /** Overwrites key, plaintext and contexts (destination ABORT, source after DONE). */
+    /**
+     * Overwrites key and contexts now and the plaintext pages soon, on the wiper thread (destination ABORT, source
+     * after DONE, destroy). Nothing reads the pages of a zeroized process meanwhile: it has no key and never runs.
+     */
     void zeroize() {
-        zeroized = true;
-        Arrays.fill(key, (byte) 0);
-        keySpec = null;
-        // a second zeroize (destroy after DONE or ABORT) skips the pages unless something was written since
-        if (!wiped) {
-            wiped = true;
-            for (int i = 0; i < pfns.length; i++) {
-                synchronized (lockFor(i)) {
-                    plain.put(i * PAGE, ZERO_PAGE, 0, PAGE);
-                }
-            }
+        synchronized (key) {
+            zeroized = true;
+            Arrays.fill(key, (byte) 0);
+            keySpec = null;
         }
         for (byte[] c : contexts) {
             synchronized (c) {
                 Arrays.fill(c, (byte) 0);
+            }
+        }
+        // a second zeroize (destroy after DONE or ABORT) skips the pages unless something was written since
+        if (!wiped) {
+            wiped = true;
+            WIPER.execute(this::wipePages);
+        }
+    }
+
+    /** Overwrites every allocated plaintext chunk, page by page under the page's lock. */
+    void wipePages() {
+        for (int c = 0; c < plain.length(); c++) {
+            ByteBuffer b = plain.get(c);
+            if (b == null) {
+                continue;
+            }
+            int pages = b.capacity() / PAGE;
+            for (int i = 0; i < pages; i++) {
+                synchronized (lockFor(c * CHUNK_PAGES + i)) {
+                    b.put(i * PAGE, ZERO_PAGE, 0, PAGE);
+                }
             }
         }
     }

@@ -127,7 +127,8 @@ public final class SimHypervisor implements AutoCloseable {
         if (java.nio.file.Files.isDirectory(dir)) {
             try (var s = java.nio.file.Files.list(dir)) {
                 for (Path p : s.toList()) {
-                    if (p.getFileName().toString().endsWith(".mem")) {
+                    String name = p.getFileName().toString();
+                    if (name.endsWith(".mem") || name.endsWith(".sealed")) { // guest memory, sealed-page slots
                         java.nio.file.Files.deleteIfExists(p);
                     }
                 }

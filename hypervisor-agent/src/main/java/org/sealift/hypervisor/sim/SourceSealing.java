@@ -35,6 +35,11 @@ import org.sealift.protocol.wire.RecordType;
  * What the MANIFEST needs of each sealing (version and tag) goes into a {@link ManifestTable} as it is made, so
  * sealing the MANIFEST while the VM is paused only covers what changed since the last round.
  *
+ * <p>A closed session's slot file is kept, mapped, as the host's spare ({@link SpareSlots}) and taken over by its
+ * next migration of a similar size: the tmpfs pages it occupies need not be freed and allocated again (a first touch
+ * of each 4 KiB costs a page fault, about as much as sealing it). It holds ciphertext of ended sessions only, which
+ * dom0 saw already, and a new session names to dom0 only slots it sealed itself.
+ *
  * <p>Thread-safety: a page's slot is written under that page's lock in its process ({@link ProtectedProcess#lockFor});
  * contexts under this object's lock.
  */
@@ -90,8 +95,7 @@ final class SourceSealing implements AutoCloseable {
         long lastChunkSlots = total - (long) (nChunks - 1) * SLOTS_PER_CHUNK;
         long bytes = (nChunks - 1) * CHUNK_BYTES + lastChunkSlots * PAGE_RECORD;
         long pages = Math.max(1, (bytes + MappedPages.PAGE - 1) / MappedPages.PAGE);
-        Files.deleteIfExists(file);
-        this.slots = MappedPages.map(file, pages, true, true);
+        this.slots = SpareSlots.take(file, pages);
         this.chunks = new ByteBuffer[nChunks];
         for (int c = 0; c < nChunks; c++) {
             long first = (long) c * MappedPages.CHUNK_PAGES;
@@ -223,23 +227,88 @@ final class SourceSealing implements AutoCloseable {
         return next.get();
     }
 
-    /** Unmaps and deletes the slot file (the migration ended; it held ciphertext only). */
+    /**
+     * Ends the session: nothing more is sealed, and its slot file leaves its name (the migration ended; it held
+     * ciphertext only). The file becomes the host's spare, or is unmapped and deleted off the caller's path.
+     */
     @Override
     public synchronized void close() {
         if (closed) {
             return;
         }
         closed = true;
-        slots.close();
         contexts.clear();
-        try {
-            Files.deleteIfExists(file);
-        } catch (IOException e) {
-            // a leftover in the memory directory is removed at the next boot
-        }
+        SpareSlots.give(file, slots);
     }
 
     boolean closed() {
         return closed;
+    }
+
+    /**
+     * At most one spare slot file per memory directory (per host), mapped read-write, under a name no session uses.
+     * A session takes it if it is at least as large as it needs and not more than twice that (a large spare is not
+     * kept busy by a small VM); otherwise it creates its own file. Unmapping and deleting a file that is not kept
+     * runs on a background thread: for a large VM the kernel frees hundreds of megabytes.
+     */
+    static final class SpareSlots {
+
+        static final String SPARE_NAME = "spare-slots.sealed";
+        private static final Map<Path, MappedPages> SPARES = new HashMap<>();
+
+        private SpareSlots() {
+        }
+
+        static MappedPages take(Path file, long pages) throws IOException {
+            Path dir = file.toAbsolutePath().getParent();
+            MappedPages spare;
+            synchronized (SPARES) {
+                spare = SPARES.get(dir);
+                if (spare != null && spare.pageCount() >= pages && spare.pageCount() <= 2 * pages) {
+                    SPARES.remove(dir);
+                } else {
+                    spare = null;
+                }
+            }
+            if (spare != null) {
+                try {
+                    Files.move(dir.resolve(SPARE_NAME), file, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                            java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                    return spare;
+                } catch (IOException e) {
+                    // dom0 removed or replaced it: start afresh
+                    spare.close();
+                }
+            }
+            Files.deleteIfExists(file);
+            return MappedPages.map(file, pages, true, true);
+        }
+
+        static void give(Path file, MappedPages slots) {
+            Path dir = file.toAbsolutePath().getParent();
+            boolean kept = false;
+            synchronized (SPARES) {
+                if (!SPARES.containsKey(dir)) {
+                    try {
+                        Files.move(file, dir.resolve(SPARE_NAME), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                        SPARES.put(dir, slots);
+                        kept = true;
+                    } catch (IOException e) {
+                        // not kept: released below
+                    }
+                }
+            }
+            if (!kept) {
+                Domain.releaseLater(() -> {
+                    slots.close();
+                    try {
+                        Files.deleteIfExists(file);
+                    } catch (IOException e) {
+                        // a leftover in the memory directory is removed at the next boot
+                    }
+                });
+            }
+        }
     }
 }

@@ -5,9 +5,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.util.Arrays;
@@ -163,5 +165,46 @@ class SourceSealingTest {
         assertFalse(sealing.file.toFile().exists());
         domain.processes.get(0).write(0, 0, 1L, null);
         assertThrows(IllegalStateException.class, () -> seal(0, 0));
+    }
+
+    @Test
+    void theNextSessionTakesTheClosedOnesFileAsItsOwnAndSealsUnderItsOwnKeys() throws Exception {
+        seal(0, 3);
+        Path first = sealing.file;
+        Path spare = first.resolveSibling(SourceSealing.SpareSlots.SPARE_NAME);
+        sealing.close();
+        assertFalse(Files.exists(first), "the ended session's name is gone");
+        assertTrue(Files.exists(spare), "its file is kept as the host's spare");
+
+        SecretKey key2 = new SecretKeySpec(bytes(32), "AES");
+        MigrationId mid2 = MigrationId.of(bytes(16));
+        sealing = new SourceSealing(key2, mid2, vm, domain.processes, dir.resolve("mem/next.sealed"));
+        assertFalse(Files.exists(spare), "taken over by the next session");
+        assertTrue(Files.exists(sealing.file));
+        long v = seal(0, 3);
+        byte[] rec = slotRecord(0, 3);
+        SealedBlob blob = SealedBlob.decode(Arrays.copyOfRange(rec, 16, rec.length));
+        assertEquals(v, blob.version());
+        byte[] plain = new byte[Domain.PAGE];
+        domain.processes.get(0).plainPage(3).get(0, plain);
+        assertArrayEquals(plain, new Opener(key2, mid2, vm).open(blob), "sealed afresh for this session");
+        assertThrows(ProtocolException.class, () -> new Opener(key, mid, vm).open(blob),
+                "nothing of the ended session's keys is in it");
+    }
+
+    @Test
+    void aSpareTooSmallForTheNextSessionStaysASpare() throws Exception {
+        Path spare = sealing.file.resolveSibling(SourceSealing.SpareSlots.SPARE_NAME);
+        sealing.close();
+        DomainConfig big = new DomainConfig("big", 4, 2, List.of(ProtectedProcessSpec.of("c", 200, 400)),
+                WorkloadSpec.idle(0));
+        Domain d = Domain.create(2, big, dir.resolve("mem"), random, true);
+        try (SourceSealing s = new SourceSealing(key, mid, vm, d.processes, dir.resolve("mem/big.sealed"))) {
+            assertTrue(Files.exists(spare), "a 13-page session's file cannot hold 400 slots");
+            assertTrue(Files.size(s.file) >= 400L * SourceSealing.PAGE_RECORD);
+        } finally {
+            d.destroy();
+        }
+        sealing = new SourceSealing(key, mid, vm, domain.processes, dir.resolve("mem/again.sealed"));
     }
 }
