@@ -7,8 +7,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -31,7 +33,8 @@ import org.sealift.model.MigrationSummary;
  * The engine benchmark ({@code ./sealift bench --engine [--json FILE]}): two simulated hosts on this machine, the
  * real engine on both ends over loopback, VMs of 256 MiB, 1 GiB and 4 GiB with writable working sets of 0, 16 and
  * 64 MiB; secure mode with a quarter of memory and of the working set in protected processes, plain mode on the
- * same VM without them; 3 runs each; a table of medians and the secure/plain ratios.
+ * same VM without them; 3 runs each, plain and secure alternating on one warm pair of hosts per VM size; a table of
+ * medians and the secure/plain ratios.
  */
 public final class EngineBench {
 
@@ -146,10 +149,12 @@ public final class EngineBench {
                 + " [--fill 50] [--warmup 256]");
         out.println("  migrates VMs between two simulated hosts on this machine over loopback, secure and plain,");
         out.println("  and prints medians: total time, downtime, rounds, bytes, throughput, secure/plain ratios.");
-        out.println("  --fill is the share of guest pages with non-zero contents (the rest travel as zero markers).");
-        out.println("  --warmup MiB: before each measured run its two fresh hosts migrate an idle VM of this size in the");
-        out.println("  same mode, unmeasured, so the simulated hypervisors' JIT-compiled code is warm, as on hosts that");
-        out.println("  have migrated before (a real hypervisor is compiled code); 0 measures cold hosts.");
+        out.println("  --fill is the share of the secure VM's normal pages with non-zero contents (the rest travel as zero");
+        out.println("  markers; protected pages all hold data); the plain VM has as much data: fill*3/4 + 25 percent.");
+        out.println("  Each VM size gets one pair of hosts; its plain and secure runs alternate on them.");
+        out.println("  --warmup MiB: before the measured runs the hosts migrate an idle VM of this size twice in each mode,");
+        out.println("  unmeasured, so the simulated hypervisors' JIT-compiled code is warm, as on hosts that have");
+        out.println("  migrated before (a real hypervisor is compiled code); 0 measures cold hosts.");
     }
 
     List<Row> measure(Path root) throws Exception {
@@ -159,65 +164,142 @@ public final class EngineBench {
         // sealed-page slots are shared files, protected plaintext is off the heap
         List<String> jvm = List.of("-Xmx" + (256 + maxMem / 16) + "m", "-XX:MaxDirectMemorySize=32g",
                 "-XX:+UseSerialGC");
-        int vm = 0;
         for (int mem : sizes) {
-            for (int wws : workingSets) {
-                if (wws * 2 > mem) {
-                    continue; // a working set over half the VM is not a pre-copy case
-                }
-                for (MigrationMode mode : List.of(MigrationMode.PLAIN, MigrationMode.SECURE)) {
-                    List<double[]> samples = new ArrayList<>();
-                    List<String> failures = new ArrayList<>();
-                    for (int r = 0; r < runs; r++) {
-                        // fresh hosts for every run: nothing one migration left in a hypervisor (its sealing cache,
-                        // its heap) weighs on the next
-                        Path runRoot = Files.createTempDirectory(root, "run");
-                        try (SimCluster cluster = SimCluster.start(runRoot, false, jvm, "bench-src", "bench-dst")) {
-                            SimBackend src = cluster.host("bench-src");
-                            SimBackend dst = cluster.host("bench-dst");
-                            if (warmupMiB > 0) {
-                                warmUp(src, dst, mode, "warmup-" + (++vm));
+            List<Integer> fitting = workingSets.stream().filter(w -> w * 2 <= mem).toList(); // else not pre-copy
+            if (fitting.isEmpty()) {
+                continue;
+            }
+            Map<String, List<double[]>> samples = new HashMap<>();
+            Map<String, List<String>> failures = new HashMap<>();
+            Hosts hosts = null;
+            try {
+                // one pair of hosts per VM size, as on hosts that migrate VMs one after another: their hypervisors'
+                // code is warm (a real hypervisor is compiled code), and plain and secure runs alternate on the same
+                // hosts so that both see the same neighbours on a shared machine
+                for (int r = 0; r < runs; r++) {
+                    for (int wws : fitting) {
+                        for (MigrationMode mode : List.of(MigrationMode.PLAIN, MigrationMode.SECURE)) {
+                            String key = wws + "/" + mode;
+                            samples.computeIfAbsent(key, k -> new ArrayList<>());
+                            failures.computeIfAbsent(key, k -> new ArrayList<>());
+                            try {
+                                if (hosts == null) {
+                                    hosts = startHosts(root, jvm);
+                                }
+                                Outcome o = measuredRun(hosts, mem, wws, mode, r);
+                                if (o.failure() == null) {
+                                    MigrationSummary s = o.source();
+                                    samples.get(key).add(new double[] {s.totalNanos() / 1e6, s.downtimeNanos() / 1e6,
+                                            s.rounds().size(), s.bytes()});
+                                } else {
+                                    failures.get(key).add(o.failure());
+                                    // whatever the failed run left behind (a VM resumed at the source, an aborted
+                                    // copy) must not weigh on the next run: fresh hosts
+                                    hosts.close();
+                                    hosts = null;
+                                }
+                            } catch (Exception e) {
+                                // a host that did not start or a run that broke: record it and go on with the others
+                                String why = e.getClass().getSimpleName() + ": " + e.getMessage();
+                                failures.get(key).add(why);
+                                out.printf(Locale.ROOT, "  %-6s %5d MiB wws %3d MiB run %d: FAILED (%s)%n", mode, mem,
+                                        wws, r + 1, why);
+                                if (hosts != null) {
+                                    hosts.close();
+                                    hosts = null;
+                                }
                             }
-                            DomainConfig c = vm(mem, wws, mode, "bench-" + (++vm), fillPercent);
-                            int dom = src.createDomain(c).domId();
-                            src.resume(dom);
-                            long[] cpu0 = cpu(cluster);
-                            Outcome o = once(src, dom, dst, c);
-                            long[] cpu1 = cpu(cluster);
-                            MigrationSummary s = o.source();
-                            if (o.failure() == null) {
-                                samples.add(new double[] {s.totalNanos() / 1e6, s.downtimeNanos() / 1e6,
-                                        s.rounds().size(), s.bytes()});
-                            } else {
-                                failures.add(o.failure());
-                            }
-                            out.printf(Locale.ROOT, "  %-6s %5d MiB wws %3d MiB run %d: %s%8.1f ms total, %6.2f ms"
-                                    + " downtime, %d rounds, %d bytes; CPU ms agent %d, source hypervisor %d,"
-                                    + " destination hypervisor %d%n", mode, mem, wws, r + 1,
-                                    o.failure() == null ? "" : "NOT COMMITTED (" + o.failure() + "): ",
-                                    s.totalNanos() / 1e6, s.downtimeNanos() / 1e6, s.rounds().size(), s.bytes(),
-                                    cpu1[0] - cpu0[0], cpu1[1] - cpu0[1], cpu1[2] - cpu0[2]);
-                        } catch (Exception e) {
-                            // a host that did not start or a run that broke: record it and go on with the others
-                            String why = e.getClass().getSimpleName() + ": " + e.getMessage();
-                            failures.add(why);
-                            out.printf(Locale.ROOT, "  %-6s %5d MiB wws %3d MiB run %d: FAILED (%s)%n", mode, mem,
-                                    wws, r + 1, why);
-                        } finally {
-                            SimCluster.deleteTree(runRoot);
                         }
                     }
-                    if (samples.isEmpty()) {
-                        rows.add(new Row(mem, wws, mode, Double.NaN, Double.NaN, 0, 0, samples, ABORTED,
-                                failures));
+                }
+            } finally {
+                if (hosts != null) {
+                    hosts.close();
+                }
+            }
+            for (int wws : fitting) {
+                for (MigrationMode mode : List.of(MigrationMode.PLAIN, MigrationMode.SECURE)) {
+                    String key = wws + "/" + mode;
+                    List<double[]> s = samples.get(key);
+                    List<String> f = failures.get(key);
+                    if (s.isEmpty()) {
+                        rows.add(new Row(mem, wws, mode, Double.NaN, Double.NaN, 0, 0, s, ABORTED, f));
                     } else {
-                        rows.add(new Row(mem, wws, mode, median(samples, 0), median(samples, 1),
-                                (int) median(samples, 2), (long) median(samples, 3), samples, COMMITTED, failures));
+                        rows.add(new Row(mem, wws, mode, median(s, 0), median(s, 1), (int) median(s, 2),
+                                (long) median(s, 3), s, COMMITTED, f));
                     }
                 }
             }
         }
         return rows;
+    }
+
+    /** The two hosts of the measured runs of one VM size, in their own folder, deleted with them. */
+    private final class Hosts implements AutoCloseable {
+        final Path dir;
+        final SimCluster cluster;
+        final SimBackend src;
+        final SimBackend dst;
+
+        Hosts(Path dir, SimCluster cluster) {
+            this.dir = dir;
+            this.cluster = cluster;
+            this.src = cluster.host("bench-src");
+            this.dst = cluster.host("bench-dst");
+        }
+
+        @Override
+        public void close() {
+            cluster.close();
+            SimCluster.deleteTree(dir);
+        }
+    }
+
+    private int vmCounter;
+
+    /**
+     * Boots the source and destination hosts and, unless the warm-up is 0, migrates an idle VM of the warm-up size
+     * between them twice in each mode, unmeasured, so that the simulated hypervisors run compiled code.
+     */
+    private Hosts startHosts(Path root, List<String> jvm) throws Exception {
+        Path dir = Files.createTempDirectory(root, "hosts");
+        SimCluster cluster;
+        try {
+            cluster = SimCluster.start(dir, false, jvm, "bench-src", "bench-dst");
+        } catch (Exception e) {
+            SimCluster.deleteTree(dir);
+            throw e;
+        }
+        Hosts h = new Hosts(dir, cluster);
+        try {
+            if (warmupMiB > 0) {
+                for (int i = 0; i < 2; i++) {
+                    for (MigrationMode mode : List.of(MigrationMode.PLAIN, MigrationMode.SECURE)) {
+                        warmUp(h.src, h.dst, mode, "warmup-" + (++vmCounter));
+                    }
+                }
+            }
+        } catch (Exception | Error e) {
+            h.close();
+            throw e;
+        }
+        return h;
+    }
+
+    private Outcome measuredRun(Hosts h, int mem, int wws, MigrationMode mode, int r) throws Exception {
+        DomainConfig c = vm(mem, wws, mode, "bench-" + (++vmCounter), fillPercent);
+        int dom = h.src.createDomain(c).domId();
+        h.src.resume(dom);
+        long[] cpu0 = cpu(h.cluster);
+        Outcome o = once(h.src, dom, h.dst, c);
+        long[] cpu1 = cpu(h.cluster);
+        MigrationSummary s = o.source();
+        out.printf(Locale.ROOT, "  %-6s %5d MiB wws %3d MiB run %d: %s%8.1f ms total, %6.2f ms downtime, %d rounds,"
+                + " %d bytes; CPU ms agent %d, source hypervisor %d, destination hypervisor %d%n", mode, mem, wws,
+                r + 1, o.failure() == null ? "" : "NOT COMMITTED (" + o.failure() + "): ", s.totalNanos() / 1e6,
+                s.downtimeNanos() / 1e6, s.rounds().size(), s.bytes(), cpu1[0] - cpu0[0], cpu1[1] - cpu0[1],
+                cpu1[2] - cpu0[2]);
+        return o;
     }
 
     /**
@@ -245,14 +327,18 @@ public final class EngineBench {
 
     /**
      * The benchmark VM (also the lab benchmark's): in secure mode a quarter of memory and of the working set is
-     * protected.
+     * protected. A protected process's pages all hold data (they never travel as zero markers), so the plain VM, the
+     * same VM without protection, holds as much data: {@code fillPercent} of its other three quarters plus all of
+     * that quarter, i.e. a fill of {@link #plainFill}; both modes then move the same guest data and differ only in
+     * how it is protected.
      */
     static DomainConfig vm(int memMiB, int wwsMiB, MigrationMode mode, String name, int fillPercent) {
         long pages = memMiB * 256L;
         boolean secure = mode == MigrationMode.SECURE;
         List<ProtectedProcessSpec> procs = secure
                 ? List.of(ProtectedProcessSpec.of("vault", pages - pages / 4, pages / 4)) : List.of();
-        WorkloadSpec w = WorkloadSpec.idle(fillPercent).withSeed(memMiB * 131L + wwsMiB);
+        WorkloadSpec w = WorkloadSpec.idle(secure ? fillPercent : plainFill(fillPercent))
+                .withSeed(memMiB * 131L + wwsMiB);
         if (wwsMiB > 0) {
             long wwsPages = wwsMiB * 256L;
             // each working-set page is rewritten about twice a second
@@ -261,6 +347,11 @@ public final class EngineBench {
                     secure ? wwsPages / 2 : 0, w.seed(), w.secretMarkerSeed());
         }
         return new DomainConfig(name, memMiB, 2, procs, w);
+    }
+
+    /** The fill of the plain VM: as many data pages as the secure VM's {@code fillPercent} of its normal pages. */
+    static int plainFill(int fillPercent) {
+        return Math.min(100, Math.round(fillPercent * 0.75f + 25f));
     }
 
     /** An unmeasured migration of an idle VM between the run's hosts; a failure here shows in the measured run. */

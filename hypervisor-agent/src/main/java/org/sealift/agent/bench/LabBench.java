@@ -385,7 +385,8 @@ public final class LabBench {
                 + " TLS");
         out.println("  throughput of this machine with the agents' TLS setup (the ceiling).");
         out.println("  --lab          use hosts h1 and h2 of the running lab instead of starting one");
-        out.println("  --fill         share of guest pages with non-zero contents (the rest travel as zero markers)");
+        out.println("  --fill         share of the secure VM's normal pages with non-zero contents (the rest travel as zero");
+        out.println("                 markers); the plain VM holds as much data (fill*3/4 + 25 percent of its pages)");
         out.println("  --ceiling-mib  how much each ceiling measurement sends");
         out.println("  --no-warmup    skip the unrecorded warm-up migrations (after each lab start)");
         out.println("  --protected-mib-per-lab  protected memory a lab's hypervisors carry before the benchmark"
