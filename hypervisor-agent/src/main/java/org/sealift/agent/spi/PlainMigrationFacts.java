@@ -22,7 +22,8 @@ public record PlainMigrationFacts(MigrationId id, MigrationRole role, String vm,
 
     public byte[] encode() {
         return new CanonicalWriter().str(LABEL).u8(role == MigrationRole.SOURCE ? 1 : 2).fixed(id.bytes(), 16)
-                .str(vm).str(sourceHost).str(destinationHost).str(outcome).str(reason == null ? "" : reason)
+                .str(vm).str(sourceHost).str(destinationHost).str(outcome)
+                .str(reason == null ? "" : reason.length() > 1000 ? reason.substring(0, 1000) : reason)
                 .u64(started.toEpochMilli()).blob(agentStatistics).toByteArray();
     }
 
