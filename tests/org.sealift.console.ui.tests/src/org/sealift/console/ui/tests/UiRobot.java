@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
@@ -187,14 +188,24 @@ public final class UiRobot {
     public void expand(org.eclipse.swt.widgets.Tree tree, TreeItem item) {
         for (int attempt = 0; attempt < 3; attempt++) {
             click(on(item));
-            waitFor(() -> tree.isFocusControl() && tree.getSelectionCount() == 1 && tree.getSelection()[0] == item,
-                    () -> "row '" + item.getText() + "' selected with the keyboard focus in the tree");
+            // a click can miss when the row moves under the pointer (rows inserted above it meanwhile): click again
+            BooleanSupplier selected = () -> tree.isFocusControl() && tree.getSelectionCount() == 1
+                    && tree.getSelection()[0] == item;
+            if (!waitFor(selected, 5_000)) {
+                click(on(item));
+                waitFor(selected, () -> "row '" + item.getText() + "' selected with the keyboard focus in the tree"
+                        + " (selection: " + Arrays.stream(tree.getSelection()).map(TreeItem::getText).toList()
+                        + ", focus: " + display.getFocusControl() + ", active shell: " + display.getActiveShell()
+                        + ")");
+            }
             key(SWT.KEYPAD_ADD, '+');
             if (waitFor(item::getExpanded, 5_000)) {
                 return;
             }
         }
-        throw new AssertionError("row " + sync(item::getText) + " did not open with the keypad '+'");
+        throw new AssertionError(sync(() -> "row " + item.getText() + " did not open with the keypad '+' (" + item
+                .getItemCount() + " children, focus in the tree: " + tree.isFocusControl() + ", active shell: "
+                + display.getActiveShell() + ")"));
     }
 
     public static void pause(long ms) {
@@ -380,7 +391,13 @@ public final class UiRobot {
         key(keyCode, character, 15);
     }
 
-    /** Posts one key press and release, then waits {@code pauseMs}. */
+    /**
+     * Posts one key press and release, then waits {@code pauseMs}. SWT on GTK delivers a posted key to the toplevel
+     * window that has the X keyboard focus and drops it (post returns false) when none has; without a window manager
+     * that focus can be lost when another window goes away (a closed dialog, the end of a refused drag). A person
+     * would click the window first: here the shell that holds the focus control is activated and the key is posted
+     * again, and a key that still finds no focused window fails the test instead of vanishing.
+     */
     public void key(int keyCode, char character, long pauseMs) {
         Event down = new Event();
         down.type = SWT.KeyDown;
@@ -391,11 +408,36 @@ public final class UiRobot {
         up.keyCode = keyCode;
         up.character = character;
         // on GTK, post() queues a GDK event, and GDK is not thread-safe: post from the UI thread
-        display.syncExec(() -> {
-            display.post(down);
-            display.post(up);
-        });
-        pause(pauseMs);
+        for (int attempt = 0; attempt < 2; attempt++) {
+            if (sync(() -> display.post(down) && display.post(up))) {
+                pause(pauseMs);
+                return;
+            }
+            Shell target = sync(this::shellToFocus);
+            if (target == null) {
+                break;
+            }
+            ui(target::forceActive);
+            waitFor(() -> display.getActiveShell() == target, 2_000);
+        }
+        throw new AssertionError("key " + keyCode + "/'" + character + "' was not delivered: no window of the test"
+                + " has the keyboard focus (active shell: " + sync(() -> String.valueOf(display.getActiveShell()))
+                + ")");
+    }
+
+    /** The shell a key is meant for: the one holding the focus control, else the newest visible one. */
+    private Shell shellToFocus() {
+        Control focus = display.getFocusControl();
+        if (focus != null && !focus.isDisposed()) {
+            return focus.getShell();
+        }
+        Shell[] shells = display.getShells();
+        for (int i = shells.length - 1; i >= 0; i--) {
+            if (!shells[i].isDisposed() && shells[i].isVisible()) {
+                return shells[i];
+            }
+        }
+        return null;
     }
 
     public void type(String text) {
