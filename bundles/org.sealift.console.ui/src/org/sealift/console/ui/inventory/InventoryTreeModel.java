@@ -1,6 +1,9 @@
 package org.sealift.console.ui.inventory;
 
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 
 import org.eclipse.jface.viewers.TreeViewer;
@@ -12,7 +15,9 @@ import org.sealift.console.core.inventory.VmNode;
 /**
  * The snapshot the tree shows (UI thread only) and the tree's shape derived from it: children of a key, their
  * number, the parent. {@link #apply} moves the tree from one snapshot to the next touching only what changed, so an
- * update costs in proportion to the change, not to the 20,000 nodes.
+ * update costs in proportion to the change, not to the 20,000 nodes. A change too big for one UI-thread turn (say,
+ * the VMs of hundreds of opened hosts arriving together) is applied host by host within a time budget per turn; the
+ * hosts not yet done keep the snapshot their rows still show, and {@link #applyPending} carries on in later turns.
  */
 public final class InventoryTreeModel {
 
@@ -24,7 +29,12 @@ public final class InventoryTreeModel {
         }
     };
 
+    /** UI-thread time one turn may spend inserting and updating child rows before the rest waits for the next. */
+    static final long TURN_BUDGET_NANOS = 20_000_000L;
+
     private InventorySnapshot shown = InventorySnapshot.NO_SOURCE;
+    /** Hosts whose child rows still show an older snapshot (the value), oldest change first. */
+    private final Map<InventoryKey.Host, InventorySnapshot> pending = new LinkedHashMap<>();
 
     public InventorySnapshot shown() {
         return shown;
@@ -108,13 +118,15 @@ public final class InventoryTreeModel {
 
     /**
      * Shows {@code next} in {@code viewer} (a lazy, virtual tree over this model). Returns false if {@code next} is
-     * older than what is shown (it is then ignored).
+     * older than what is shown (it is then ignored). Host rows are always brought up to date; their child rows as far
+     * as {@link #TURN_BUDGET_NANOS} allows, the rest is left for {@link #applyPending} ({@link #hasPending}).
      */
     public boolean apply(TreeViewer viewer, InventorySnapshot next) {
         InventorySnapshot old = shown;
         if (next.version() <= old.version() && old != InventorySnapshot.NO_SOURCE) {
             return false;
         }
+        long deadline = System.nanoTime() + TURN_BUDGET_NANOS;
         shown = next;
         int oldHosts = old.hosts().size();
         int newHosts = next.hosts().size();
@@ -126,9 +138,11 @@ public final class InventoryTreeModel {
             HostNode before = i < oldHosts ? old.hosts().get(i) : null;
             InventoryKey.Host key = new InventoryKey.Host(h.hostId());
             if (before == null) {
+                pending.remove(key);
                 continue; // a new row: the tree asks for it (updateElement) when it becomes visible
             }
             if (!before.hostId().equals(h.hostId())) {
+                pending.remove(key);
                 viewer.replace(ROOT, i, key);
                 viewer.setChildCount(key, childCount(next, key));
                 continue;
@@ -136,9 +150,39 @@ public final class InventoryTreeModel {
             if (!before.equals(h)) {
                 viewer.update(key, null);
             }
-            applyChildren(viewer, old, next, key);
+            // diff against what the rows show: an older snapshot if this host's rows were left for later
+            InventorySnapshot base = pending.getOrDefault(key, old);
+            if (unchanged(base, next, key)) {
+                pending.remove(key);
+            } else if (System.nanoTime() < deadline) {
+                pending.remove(key);
+                applyChildren(viewer, base, next, key);
+            } else {
+                pending.put(key, base);
+            }
         }
+        pending.keySet().removeIf(k -> next.host(k.hostId()).isEmpty());
         return true;
+    }
+
+    /** True while some hosts' child rows still show an older snapshot. */
+    public boolean hasPending() {
+        return !pending.isEmpty();
+    }
+
+    /** Brings more of the hosts left behind by {@link #apply} up to date, within one turn's budget. */
+    public void applyPending(TreeViewer viewer) {
+        if (pending.isEmpty()) {
+            return;
+        }
+        long deadline = System.nanoTime() + TURN_BUDGET_NANOS;
+        Iterator<Map.Entry<InventoryKey.Host, InventorySnapshot>> it = pending.entrySet().iterator();
+        // at least one host per turn, so the work always ends
+        do {
+            Map.Entry<InventoryKey.Host, InventorySnapshot> e = it.next();
+            it.remove();
+            applyChildren(viewer, e.getValue(), shown, e.getKey());
+        } while (it.hasNext() && System.nanoTime() < deadline);
     }
 
     private static void applyChildren(TreeViewer viewer, InventorySnapshot old, InventorySnapshot next,

@@ -66,6 +66,7 @@ public class InventoryPart {
     private MessageLine message;
     private ConsoleImages images;
     private Consumer<InventorySnapshot> listener;
+    private boolean pendingScheduled;
 
     @PostConstruct
     public void createControls(Composite parent) {
@@ -136,6 +137,7 @@ public class InventoryPart {
         if (!model.apply(viewer, s)) {
             return;
         }
+        schedulePending();
         String text;
         if (!s.sourceAvailable()) {
             text = "No agents connected: the console's agent client is not installed yet, so no hosts can be listed."
@@ -150,6 +152,20 @@ public class InventoryPart {
             ((org.eclipse.swt.layout.GridData) hint.getLayoutData()).exclude = text.isEmpty();
             hint.setVisible(!text.isEmpty());
             hint.getParent().layout(true);
+        }
+    }
+
+    /** Child rows left over by a big update go in later turns, so input and painting get in between. */
+    private void schedulePending() {
+        if (model.hasPending() && !pendingScheduled) {
+            pendingScheduled = true;
+            viewer.getControl().getDisplay().asyncExec(() -> {
+                pendingScheduled = false;
+                if (!viewer.getControl().isDisposed()) {
+                    model.applyPending(viewer);
+                    schedulePending();
+                }
+            });
         }
     }
 
