@@ -1,11 +1,13 @@
 package org.sealift.console.ui.parts;
 
 import jakarta.annotation.PostConstruct;
+import jakarta.annotation.PreDestroy;
 import jakarta.inject.Inject;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Consumer;
 
 import org.eclipse.e4.ui.di.Focus;
 import org.eclipse.jface.layout.GridDataFactory;
@@ -38,7 +40,9 @@ import org.sealift.model.MigrationOptions;
 /**
  * The console's settings: agents to connect to, the operator's client certificate and key (mutual TLS), the cluster
  * trust anchor, policy and AK certificates (for verifying attestations and checking drops), and the migration
- * wizard's defaults. Save validates everything and names each problem.
+ * wizard's defaults. Save validates everything and names each problem. Settings saved elsewhere (another console
+ * window, the lab picking up its agents) show up here at once unless this form holds edits of its own, which are
+ * kept: the message then says so, and Revert loads the new settings.
  */
 public class PreferencesPart {
 
@@ -64,6 +68,9 @@ public class PreferencesPart {
     private Text downtime;
     private Text bandwidth;
     private Label message;
+    /** What the fields were last loaded from or saved as: the form has edits of its own when they read otherwise. */
+    private ConsoleSettings loaded;
+    private Consumer<ConsoleSettings> listener;
 
     @PostConstruct
     public void createControls(Composite parent) {
@@ -125,7 +132,7 @@ public class PreferencesPart {
         mode = new Combo(def, SWT.READ_ONLY);
         mode.setItems("secure", "plain");
         rounds = field(def, "Max pre-copy rounds:");
-        downtime = field(def, "Downtime target (ms):");
+        downtime = UiIds.tag(field(def, "Downtime target (ms):"), UiIds.PREFS_DOWNTIME);
         bandwidth = field(def, "Bandwidth limit (MiB/s, 0 = none):");
 
         new InDoubtSection(group(c, "In-doubt migrations (resolution by token files)", 1), inDoubt);
@@ -135,7 +142,10 @@ public class PreferencesPart {
         GridDataFactory.fillDefaults().grab(true, false).applyTo(bar);
         Button save = button(bar, "Save", this::save);
         UiIds.tag(save, UiIds.PREFS_SAVE);
-        button(bar, "Revert", () -> load(settings.current()));
+        UiIds.tag(button(bar, "Revert", () -> {
+            load(settings.current());
+            say("Reverted to " + settings.file() + ".");
+        }), UiIds.PREFS_REVERT);
         message = UiIds.tag(new Label(bar, SWT.WRAP), UiIds.PREFS_MESSAGE);
         GridDataFactory.fillDefaults().grab(true, false).hint(400, SWT.DEFAULT).applyTo(message);
 
@@ -146,6 +156,12 @@ public class PreferencesPart {
             say("Settings file: " + settings.file() + settings.lab().map(l -> ". No agents are configured, so the"
                     + " console uses the lab's agents and credentials from " + l.dir()).orElse(""));
         }
+        listener = changed -> c.getDisplay().asyncExec(() -> {
+            if (!c.isDisposed() && !changed.equals(loaded)) {
+                settingsChangedElsewhere(changed);
+            }
+        });
+        settings.addListener(listener);
         scroll.setContent(c);
         scroll.setExpandHorizontal(true);
         scroll.setExpandVertical(true);
@@ -202,7 +218,25 @@ public class PreferencesPart {
         return b;
     }
 
+    private void settingsChangedElsewhere(ConsoleSettings changed) {
+        if (hasEdits()) {
+            say("The settings were changed elsewhere (" + settings.file() + "); this form keeps your edits. Revert"
+                    + " loads the new settings, Save replaces them with this form.");
+        } else {
+            load(changed);
+            say("Reloaded: the settings were changed elsewhere (" + settings.file() + ").");
+        }
+    }
+
+    private boolean hasEdits() {
+        List<String> problems = new ArrayList<>();
+        ConsoleSettings form = fromFields(problems);
+        // fields that do not even read are someone's unfinished edit
+        return !problems.isEmpty() || !form.equals(loaded);
+    }
+
     private void load(ConsoleSettings s) {
+        loaded = s;
         agents.clear();
         agents.addAll(s.agents());
         agentTable.setInput(agents);
@@ -230,6 +264,16 @@ public class PreferencesPart {
     /** Reads the fields into settings, or names what is wrong. */
     ConsoleSettings read() {
         List<String> problems = new ArrayList<>();
+        ConsoleSettings s = fromFields(problems);
+        problems.addAll(s.problems());
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException(String.join("\n", problems));
+        }
+        return s;
+    }
+
+    /** The fields as settings, unchecked; numbers that do not read are added to {@code problems}. */
+    private ConsoleSettings fromFields(List<String> problems) {
         MigrationOptions options = MigrationOptions.defaults(mode.getSelectionIndex() == 1 ? MigrationMode.PLAIN
                 : MigrationMode.SECURE);
         try {
@@ -239,13 +283,8 @@ public class PreferencesPart {
         } catch (IllegalArgumentException e) {
             problems.add(e.getMessage());
         }
-        ConsoleSettings s = new ConsoleSettings(agents, path(operatorCert), path(operatorKey), path(trustAnchor),
-                path(policy), path(akCerts), options);
-        problems.addAll(s.problems());
-        if (!problems.isEmpty()) {
-            throw new IllegalArgumentException(String.join("\n", problems));
-        }
-        return s;
+        return new ConsoleSettings(agents, path(operatorCert), path(operatorKey), path(trustAnchor), path(policy),
+                path(akCerts), options);
     }
 
     private static int number(Text t, String what) {
@@ -260,6 +299,7 @@ public class PreferencesPart {
         try {
             ConsoleSettings s = read();
             settings.save(s);
+            loaded = s;
             say("Saved to " + settings.file() + ".");
         } catch (IllegalArgumentException e) {
             say("Not saved:\n" + e.getMessage());
@@ -276,5 +316,12 @@ public class PreferencesPart {
     @Focus
     public void setFocus() {
         agentTable.getControl().setFocus();
+    }
+
+    @PreDestroy
+    public void dispose() {
+        if (listener != null) {
+            settings.removeListener(listener);
+        }
     }
 }

@@ -44,6 +44,8 @@ public final class UiIds {
     public static final String PREFS_MESSAGE = "prefs.message";
     public static final String PREFS_SAVE = "prefs.save";
     public static final String PREFS_AGENTS = "prefs.agents";
+    public static final String PREFS_REVERT = "prefs.revert";
+    public static final String PREFS_DOWNTIME = "prefs.downtime";
 
     private UiIds() {
     }
