@@ -140,6 +140,18 @@ public final class MigrationCharts extends Composite {
             pages.getSeriesSet().getSeries(NORMAL).setYSeries(n == 0 ? new double[] { 0 } : normal);
             pages.getSeriesSet().getSeries(PROTECTED).setYSeries(n == 0 ? new double[] { 0 } : prot);
             pages.getSeriesSet().getSeries(DIRTY).setYSeries(dirty);
+            // with a few rounds, count them as the pages chart does (0, 1, …, S&C), not on a numeric axis that
+            // ticks at fractions of a round; with many, a numeric axis ticks at whole rounds anyway and is cheaper
+            boolean byRound = n > 0 && n <= 60;
+            for (Chart c : List.of(throughput, downtime)) {
+                IAxis cx = c.getAxisSet().getXAxis(0);
+                if (byRound) {
+                    cx.setCategorySeries(categories);
+                }
+                if (cx.isCategoryEnabled() != byRound) {
+                    cx.enableCategory(byRound);
+                }
+            }
             series(throughput, THROUGHPUT).setXSeries(x);
             series(throughput, THROUGHPUT).setYSeries(tp);
             series(downtime, ESTIMATED).setXSeries(x);
@@ -148,14 +160,17 @@ public final class MigrationCharts extends Composite {
             ISeries<?> m = series(downtime, MEASURED);
             if (measured != null && n > 0) {
                 // drawn across all rounds, so the estimates can be read against it
-                m.setXSeries(new double[] { x[0], x[n - 1] });
-                m.setYSeries(new double[] { measured, measured });
+                double[] level = new double[n];
+                java.util.Arrays.fill(level, measured);
+                m.setXSeries(x);
+                m.setYSeries(level);
             } else {
                 m.setXSeries(new double[0]);
                 m.setYSeries(new double[0]);
             }
-            downtime.getTitle().setText(measured == null ? "Downtime" : String.format("Downtime: %.1f ms measured",
-                    measured));
+            // short enough for the half-width chart; the exact value is in the banner above
+            downtime.getTitle().setText(measured == null ? "Downtime" : String.format(measured < 10
+                    ? "Downtime %.1f ms" : "Downtime %.0f ms", measured));
             // round markers help with a few rounds and only cost paint time with hundreds
             PlotSymbolType symbol = n > 60 ? PlotSymbolType.NONE : PlotSymbolType.CIRCLE;
             for (String id : List.of(DIRTY, THROUGHPUT, ESTIMATED)) {

@@ -531,14 +531,14 @@ public class LabPart {
         if (r == null) {
             return;
         }
-        List<String> notes = new ArrayList<>(r.anomalies());
+        // the summary and the event stream report the same anomalies, the stream as "KIND: detail": list each once
+        java.util.Map<String, String> notes = new java.util.LinkedHashMap<>();
+        List<String> reported = new ArrayList<>(r.anomalies());
         if (r.summary() != null) {
-            // the summary repeats what the event stream already said (there as "KIND: detail")
-            for (String a : r.summary().anomalies()) {
-                if (notes.stream().noneMatch(n -> n.equals(a) || n.endsWith(": " + a))) {
-                    notes.add(a);
-                }
-            }
+            reported.addAll(r.summary().anomalies());
+        }
+        for (String a : reported) {
+            notes.putIfAbsent(a.replaceFirst("^[A-Z_]+: ", ""), a);
         }
         String cancel = r.cancel() == CancelState.NONE ? "" : " Cancel: " + switch (r.cancel()) {
             case REQUESTED -> "asked\u2026";
@@ -546,7 +546,7 @@ public class LabPart {
             case REFUSED -> "refused: " + r.cancelMessage();
             default -> "";
         };
-        String text = String.join("\n", notes);
+        String text = String.join("\n", notes.values());
         if (!text.equals(anomalies.getText())) {
             anomalies.setText(text);
         }
@@ -569,7 +569,7 @@ public class LabPart {
                     null);
             return;
         }
-        LabVerdict v = trackedAttack.judge(r.summary().outcome(), r.summary().reason(), notes);
+        LabVerdict v = trackedAttack.judge(r.summary().outcome(), r.summary().reason(), List.copyOf(notes.values()));
         setVerdict(v.headline() + cancel, images.get(ConsoleImages.Base.BLANK, v.caught() ? ConsoleImages.Badge.PASS
                 : ConsoleImages.Badge.FAIL), colour(v.caught() ? SWT.COLOR_DARK_GREEN : SWT.COLOR_DARK_RED));
     }
