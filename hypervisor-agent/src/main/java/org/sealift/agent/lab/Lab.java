@@ -110,6 +110,7 @@ public final class Lab implements AutoCloseable {
     private final List<LabInfo.Agent> started = new ArrayList<>();
     private LabInfo info;
     private Options options;
+    private LabControl control;
     private boolean closed;
 
     private Lab(Path dir, PrintStream progress) {
@@ -190,15 +191,16 @@ public final class Lab implements AutoCloseable {
         }
         Files.writeString(dir.resolve("peers.conf"), "# agent channels of this lab (written by sealift lab)\n");
         for (String h : all) {
-            started.add(startAgent(h, options, h.equals(ROGUE)));
+            started.add(startAgent(h, options, h.equals(ROGUE), 0, 0));
         }
         writePeers();
         Path op = dir.resolve("operator");
+        control = LabControl.start(this, dir.resolve("ca"), progress);
         info = new LabInfo(dir.toString(), ProcessHandle.current().pid(), List.copyOf(started),
                 new LabInfo.Operator(op.resolve(OPERATOR + ".crt").toString(), op.resolve(OPERATOR + ".key").toString(),
                         op.resolve("ca.crt").toString()),
                 dir.resolve("ca").resolve("cluster-trust.pem").toString(),
-                dir.resolve("ca").resolve("policy.pem").toString());
+                dir.resolve("ca").resolve("policy.pem").toString(), control.url());
         if (options.demoVms()) {
             createDemoVms(options.rogue());
         }
@@ -246,11 +248,27 @@ public final class Lab implements AutoCloseable {
             throw new IllegalStateException("the agent of " + host + " still runs (pid " + old.pid() + ")");
         }
         boolean rogue = host.equals(ROGUE);
-        LabInfo.Agent a = startAgent(host, options, rogue);
-        started.replaceAll(x -> x.host().equals(host) ? a : x);
+        LabInfo.Agent before = started.stream().filter(x -> x.host().equals(host)).findFirst().orElse(null);
+        LabInfo.Agent a;
+        if (before == null) {
+            a = startAgent(host, options, rogue, 0, 0);
+        } else {
+            // the same addresses as before, as a rebooted host keeps its own: consoles and CLIs that read lab.json
+            // earlier still reach it (another program may have taken a port meanwhile: then fresh ones)
+            int api = URI.create(before.api()).getPort();
+            int channel = Integer.parseInt(before.channel().substring(before.channel().lastIndexOf(':') + 1));
+            try {
+                a = startAgent(host, options, rogue, api, channel);
+            } catch (LabException e) {
+                progress.println("lab: the agent of " + host + " could not listen on its old ports " + api + " and "
+                        + channel + "; starting it on new ones");
+                a = startAgent(host, options, rogue, 0, 0);
+            }
+        }
+        LabInfo.Agent now = a;
+        started.replaceAll(x -> x.host().equals(host) ? now : x);
         writePeers();
-        info = new LabInfo(info.dir(), info.labPid(), List.copyOf(started), info.operator(), info.trust(),
-                info.policy());
+        info = info.withAgents(started);
         info.write(dir);
         return a;
     }
@@ -292,6 +310,39 @@ public final class Lab implements AutoCloseable {
             b.close();
         }
         return startAgentAgain(host);
+    }
+
+    /** Whether a lab host's agent and hypervisor processes are alive. */
+    public record HostState(String host, boolean rogue, boolean agentAlive, boolean hypervisorAlive,
+            LabInfo.Agent agent) {
+        public boolean up() {
+            return agentAlive && hypervisorAlive;
+        }
+
+        public boolean down() {
+            return !agentAlive && !hypervisorAlive;
+        }
+    }
+
+    /** Every host of this lab as its processes are now. */
+    public synchronized List<HostState> hostStates() {
+        List<HostState> out = new ArrayList<>();
+        for (LabInfo.Agent a : started) {
+            out.add(hostState(a.host()).orElseThrow());
+        }
+        return out;
+    }
+
+    /** One host as its processes are now; empty if this lab has no such host. */
+    public synchronized Optional<HostState> hostState(String host) {
+        Optional<LabInfo.Agent> a = started.stream().filter(x -> x.host().equals(host)).findFirst();
+        if (a.isEmpty()) {
+            return Optional.empty();
+        }
+        Process p = agents.get(host);
+        Long hv = hypervisorPids.get(host);
+        boolean hvAlive = hv != null && ProcessHandle.of(hv).map(ProcessHandle::isAlive).orElse(false);
+        return Optional.of(new HostState(host, a.get().rogue(), p != null && p.isAlive(), hvAlive, a.get()));
     }
 
     /** The local socket of the host's hypervisor, where tests play dom0 (as the agent does). */
@@ -431,7 +482,8 @@ public final class Lab implements AutoCloseable {
         }
     }
 
-    private LabInfo.Agent startAgent(String host, Options options, boolean rogue) throws Exception {
+    private LabInfo.Agent startAgent(String host, Options options, boolean rogue, int apiPort, int channelPort)
+            throws Exception {
         Path hostDir = dir.resolve("hosts").resolve(host);
         Path conf = hostDir.resolve("agent.conf");
         StringBuilder c = new StringBuilder();
@@ -440,7 +492,8 @@ public final class Lab implements AutoCloseable {
         c.append("host.id = ").append(host).append('\n');
         c.append("data.dir = ").append(hostDir.resolve("agent")).append('\n');
         c.append("credentials.dir = ").append(hostDir.resolve("credentials")).append('\n');
-        c.append("api.address = 127.0.0.1\napi.port = 0\nchannel.address = 127.0.0.1\nchannel.port = 0\n");
+        c.append("api.address = 127.0.0.1\napi.port = ").append(apiPort).append("\nchannel.address = 127.0.0.1\n")
+                .append("channel.port = ").append(channelPort).append('\n');
         c.append("allow-fault-injection = true\n");
         c.append("peers.file = ").append(dir.resolve("peers.conf")).append('\n');
         c.append("sim.state-dir = ").append(simHost(host).stateDir()).append('\n');
@@ -600,6 +653,9 @@ public final class Lab implements AutoCloseable {
             return;
         }
         closed = true;
+        if (control != null) {
+            control.close();
+        }
         for (Process p : agents.values()) {
             p.destroy();
         }

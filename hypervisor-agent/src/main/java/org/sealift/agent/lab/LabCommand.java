@@ -38,12 +38,16 @@ public final class LabCommand {
         out.println("  --dir DIR    the lab folder (default $SEALIFT_LAB_DIR or ./.sealift/lab)");
         out.println("  --stop       stop the lab running in the folder");
         out.println("  --no-rogue   without h4;  --no-vms   without the demo VMs");
+        out.println("  The lab's control API (printed as 'control URL', also in lab.json) crashes and restarts lab");
+        out.println("  hosts for exercises: see docs/api.md, 'Lab control'.");
     }
 
     public int run(List<String> args) {
         Path dir = LabInfo.defaultDir();
         boolean stop = false;
-        Lab.Options options = Lab.Options.defaults();
+        // a trainee crashing a destination after RELEASE (the console's crash scenario) needs time to press the
+        // button before that destination gives its verified copy up at its READY deadline
+        Lab.Options options = Lab.Options.defaults().with("migration.ready-deadline-ms", "30000");
         for (int i = 0; i < args.size(); i++) {
             switch (args.get(i)) {
                 case "--dir" -> {
@@ -110,6 +114,9 @@ public final class LabCommand {
         for (LabInfo.Agent a : info.agents()) {
             out.println("agent " + a.host() + " " + a.api() + (a.rogue()
                     ? " (rogue: its hypervisor build is not in the lab policy)" : ""));
+        }
+        if (info.control() != null) {
+            out.println("control " + info.control());
         }
         out.println("lab ready");
         out.flush();

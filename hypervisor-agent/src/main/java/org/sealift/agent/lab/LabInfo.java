@@ -20,8 +20,11 @@ import org.sealift.agent.api.Json;
  * @param operator the lab operator's client certificate, key and the cluster CA certificate
  * @param trust    cluster-trust.pem (CA + policy signer), for verifiers
  * @param policy   the current signed policy
+ * @param control  the lab control API (crash and restart lab hosts; loopback, the operator's certificate), or null
+ *                 for a lab written by an older build
  */
-public record LabInfo(String dir, long labPid, List<Agent> agents, Operator operator, String trust, String policy) {
+public record LabInfo(String dir, long labPid, List<Agent> agents, Operator operator, String trust, String policy,
+        String control) {
 
     public static final String FILE = "lab.json";
 
@@ -31,6 +34,11 @@ public record LabInfo(String dir, long labPid, List<Agent> agents, Operator oper
     }
 
     public record Operator(String cert, String key, String ca) {
+    }
+
+    /** The same lab with other agents (after a host or agent restart). */
+    LabInfo withAgents(List<Agent> next) {
+        return new LabInfo(dir, labPid, List.copyOf(next), operator, trust, policy, control);
     }
 
     public Optional<Agent> agent(String host) {
