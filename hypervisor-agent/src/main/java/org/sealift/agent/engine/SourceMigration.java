@@ -503,8 +503,11 @@ public final class SourceMigration {
             out.end();
         } else {
             commitToRelease();
-            out.end();
+            // RELEASED before END goes out: the destination resumes on END and answers with its own END, which may
+            // arrive while this side still flushes; in pre-copy an arrival stops the writer (the peer gave up), here
+            // it is the commit
             phase(MigrationPhase.RELEASED);
+            out.end();
             // the destination ends its stream once it has resumed the VM
             expect(RecordType.END, "the destination's END after it resumed the VM");
             resumeSeenNanos = ticker.nanoTime();

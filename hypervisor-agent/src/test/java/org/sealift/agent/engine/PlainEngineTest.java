@@ -119,4 +119,79 @@ class PlainEngineTest {
         assertTrue(r.summary().reason().contains("already migrating"), r.summary().reason());
         pair[1].close();
     }
+
+    /**
+     * The destination resumes on the source's END and answers with its own END. If that answer reaches the source
+     * while it is still waiting for its END to be written, it is the commit, not a peer that gave up: the source
+     * must not abort and resume its copy (that would leave the VM running twice). The source's transport here holds
+     * back the completion of the write that carries END until the source's reader has taken the destination's END.
+     */
+    @Test
+    void theDestinationsEndArrivingWhileTheSourceStillFlushesIsTheCommit() throws Exception {
+        InProcessPlainHost src = new InProcessPlainHost();
+        InProcessPlainHost dst = new InProcessPlainHost();
+        DomainConfig cfg = new DomainConfig("late-flush", 8, 1, List.of(), WorkloadSpec.idle(30));
+        int dom = src.createDomain(cfg).domId();
+        src.resume(dom);
+        Transport[] pair = ChannelTransport.loopbackPair();
+        Transport slowFlush = new Transport() {
+            @Override
+            public void write(java.nio.ByteBuffer b) throws java.io.IOException {
+                int end = b.limit();
+                boolean carriesEnd = b.remaining() >= 16 && b.getInt(end - 16) == org.sealift.protocol.wire.RecordType
+                        .END.code() && b.getInt(end - 12) == 0;
+                pair[0].write(b);
+                if (carriesEnd) {
+                    awaitSourceReaderDone();
+                }
+            }
+
+            @Override
+            public void readFully(java.nio.ByteBuffer dst) throws java.io.IOException {
+                pair[0].readFully(dst);
+            }
+
+            @Override
+            public void shutdownOutput() throws java.io.IOException {
+                pair[0].shutdownOutput();
+            }
+
+            @Override
+            public String peer() {
+                return pair[0].peer();
+            }
+
+            @Override
+            public void close() {
+                pair[0].close();
+            }
+        };
+        DestinationMigration d = new DestinationMigration(dst, cfg, Optional.empty(), pair[1], MigrationMode.PLAIN,
+                EngineConfig.DEFAULTS, List.of());
+        CompletableFuture<MigrationResult> dr = CompletableFuture.supplyAsync(d::run);
+        List<MigrationEvent> events = new ArrayList<>();
+        MigrationResult sr = new SourceMigration(src, dom, Optional.empty(), slowFlush,
+                MigrationOptions.defaults(MigrationMode.PLAIN), EngineConfig.DEFAULTS, List.of(events::add)).run();
+        MigrationResult r = dr.get();
+
+        assertEquals(MigrationOutcome.COMMITTED, r.summary().outcome(), r.summary().reason());
+        assertEquals(MigrationOutcome.COMMITTED, sr.summary().outcome(), sr.summary().reason());
+        assertEquals(DomainState.RUNNING, dst.dom(dst.domainByName("late-flush").domId()).state);
+        assertThrows(HypervisorException.class, () -> src.dom(dom), "the source copy is gone, not resumed");
+        assertLifecycleEndedOnce(events);
+    }
+
+    /** Waits until the source's stream reader has taken the destination's END (its thread then ends). */
+    private static void awaitSourceReaderDone() throws java.io.InterruptedIOException {
+        for (Thread t : Thread.getAllStackTraces().keySet()) {
+            if (t.getName().equals("sealift-src-reader")) {
+                try {
+                    t.join(60_000);
+                } catch (InterruptedException e) {
+                    // the engine stopped this writer: the source treated the answer as the peer giving up
+                    throw new java.io.InterruptedIOException("writer interrupted while the destination's END arrived");
+                }
+            }
+        }
+    }
 }
