@@ -258,4 +258,55 @@ class CaCommandTest {
         assertTrue(f.stdout.contains("trusts vendor root CN=sim-vendor"), f.stdout);
         assertTrue(f.stdout.contains("trusts vendor root CN=other-vendor"), f.stdout);
     }
+
+    /** The request a Xen agent writes for its dom0-held record signer ('sealift agent --enrollment-request'). */
+    private Path dom0Request(String host) throws Exception {
+        byte[] csr = org.sealift.protocol.pki.Dom0Signer.createCsr(AttestationSigner.of(
+                java.security.KeyPairGenerator.getInstance("Ed25519").generateKeyPair()), host);
+        Path f = tmp.resolve(host + "-dom0.req");
+        Files.writeString(f, "# dom0-held record signer of host " + host + "\n"
+                + org.sealift.protocol.pki.Pem.encode(org.sealift.protocol.pki.Pem.CERTIFICATE_REQUEST, csr));
+        return f;
+    }
+
+    @Test
+    void enrollDom0SignerNeedsTheTypedConfirmationAndIssuesTheMarkedCertificate() throws Exception {
+        CaFixture f = new CaFixture(tmp).initialized();
+        Path req = dom0Request("xa");
+        Path out = tmp.resolve("xa-cred");
+        String[] args = {"enroll", "--ca", f.ca.toString(), "--host", "xa", "--dom0-signer", "--csr", req.toString(),
+            "--out", out.toString()};
+        assertEquals(1, f.runWithInput("yes\n", args));
+        assertTrue(f.stdout.contains("WEAKER than an attestation key") && f.stderr.contains("not confirmed"),
+                f.stdout + f.stderr);
+        assertFalse(Files.exists(out.resolve("dom0-signer.crt")), "nothing was issued");
+        assertEquals(0, f.runWithInput("DOM0 xa\n", args), f.stderr);
+        X509Certificate c = Certificates.read(out.resolve("dom0-signer.crt")).get(0);
+        assertEquals(Role.DOM0_SIGNER, Certificates.role(c).orElseThrow());
+        assertTrue(org.sealift.protocol.pki.Dom0Signer.isDom0Signer(c));
+        assertEquals(1, Certificates.read(f.ca.resolve("dom0-signers.pem")).size());
+        assertTrue(Files.exists(out.resolve("dom0-signers.pem")) && Files.exists(out.resolve("agent-tls.key")));
+        assertTrue(f.stdout.contains("sealift ca sign-policy --ca " + f.ca + " --allow-dom0-signer xa"), f.stdout);
+        // the request of another host is refused by name
+        assertEquals(1, f.run("enroll", "--ca", f.ca.toString(), "--host", "xb", "--dom0-signer", "--csr",
+                req.toString(), "--yes-i-understand", "--out", tmp.resolve("xb-cred").toString()));
+        assertTrue(f.stderr.contains("names host 'xa'"), f.stderr);
+        // an endorsed AK request is not a dom0 signer's
+        Path ak = f.endorsedCsr("xc", new byte[32]);
+        assertEquals(1, f.run("enroll", "--ca", f.ca.toString(), "--host", "xc", "--dom0-signer", "--csr",
+                ak.toString(), "--yes-i-understand", "--out", tmp.resolve("xc-cred").toString()));
+        assertTrue(f.stderr.contains("does not declare a dom0-held key"), f.stderr);
+    }
+
+    @Test
+    void signPolicyAllowsAndRemovesDom0SignersExplicitly() throws Exception {
+        CaFixture f = new CaFixture(tmp).initialized();
+        assertEquals(0, f.run("sign-policy", "--ca", f.ca.toString(), "--allow-dom0-signer", "x*"));
+        assertTrue(f.stdout.contains("accepts records signed by the dom0-held keys of hosts 'x*'"), f.stdout);
+        Policy p = SignedPolicy.load(f.ca.resolve("policy.pem")).unverifiedPolicy();
+        assertTrue(p.allowsDom0Signer("xa") && !p.allowsDom0Signer("h1"));
+        assertEquals(2, f.run("sign-policy", "--ca", f.ca.toString(), "--remove-dom0-signer", "h*"));
+        assertEquals(0, f.run("sign-policy", "--ca", f.ca.toString(), "--remove-dom0-signer", "x*"));
+        assertTrue(SignedPolicy.load(f.ca.resolve("policy.pem")).unverifiedPolicy().dom0Signers().isEmpty());
+    }
 }
