@@ -744,8 +744,8 @@ final class Migrations {
         DestinationRun run = destination(handle);
         synchronized (run) {
             if (run.rec != null) {
-                throw SimHypervisor.err(Reason.REFUSED, "destination session " + handle + " already accepted HELLO "
-                        + "of migration " + run.rec.id + ": a retry is a new session");
+                throw SimHypervisor.err(Reason.REFUSED, "destination session " + handle + " already took the HELLO "
+                        + "of migration " + run.rec.id + " (" + run.rec.state + "): a retry is a new session");
             }
             Domain d = run.domain;
             byte[] reply;
