@@ -160,8 +160,14 @@ public final class AgentCommand {
             String pem = b.enrollmentRequest(config.credentialsDir());
             java.nio.file.Files.writeString(file, pem, java.nio.charset.StandardCharsets.US_ASCII);
             out.println("wrote the enrollment request of host " + config.hostId() + " to " + file);
-            out.println("next: sealift ca enroll --host " + config.hostId() + " --csr " + file
-                    + " --out DIR, then copy DIR to " + config.credentialsDir());
+            // a hypervisor without an AK (unpatched Xen) hands out its agent's dom0-held signer request instead
+            boolean dom0 = pem.contains("dom0-held record signer");
+            if (dom0) {
+                out.println("this hypervisor cannot hold an attestation key: the request is for a dom0-held record"
+                        + " signer, which is weaker (docs/protocol-attestation.md §2.2)");
+            }
+            out.println("next: sealift ca enroll --host " + config.hostId() + (dom0 ? " --dom0-signer" : "")
+                    + " --csr " + file + " --out DIR, then copy DIR to " + config.credentialsDir());
             return CaCommand.EXIT_OK;
         } catch (HypervisorException | java.io.IOException e) {
             err.println("sealift agent: cannot write the enrollment request: " + e.getMessage());

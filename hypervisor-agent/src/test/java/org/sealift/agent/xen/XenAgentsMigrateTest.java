@@ -179,7 +179,8 @@ class XenAgentsMigrateTest {
         for (String h : List.of("xa", "xb")) {
             FakeXen host = h.equals("xa") ? a : b;
             Path req = tmp.resolve(h + ".req");
-            agentCommand(h, host, tmp.resolve("cred-" + h), "--enrollment-request", req.toString());
+            String wrote = agentCommand(h, host, tmp.resolve("cred-" + h), "--enrollment-request", req.toString());
+            assertTrue(wrote.contains("next: sealift ca enroll --host " + h + " --dom0-signer --csr "), wrote);
             assertTrue(Files.readString(req).contains("dom0-held record signer of host " + h));
             Path key = tmp.resolve("data-" + h).resolve("dom0-signer").resolve("key.pem");
             assertEquals("rw-------", java.nio.file.attribute.PosixFilePermissions.toString(
