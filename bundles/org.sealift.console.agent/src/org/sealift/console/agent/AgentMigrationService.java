@@ -44,6 +44,8 @@ public final class AgentMigrationService implements MigrationService {
     private static final long RETRY_MILLIS = 3000;
 
     private AgentDirectory directory;
+    /** Migrations this console started (the cluster watcher follows the others). */
+    private final java.util.Set<String> startedHere = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     /** For DS. */
     public AgentMigrationService() {
@@ -219,11 +221,41 @@ public final class AgentMigrationService implements MigrationService {
             throw new MigrationException(api.describe() + " accepted the migration of " + request.vmName()
                     + " but named no migration id; its answer was " + view);
         }
-        Run run = new Run(directory, api, id, request, stream, events);
-        Thread t = new Thread(run::follow, "sealift-migration-" + id.substring(0, Math.min(8, id.length())));
+        startedHere.add(id);
+        return followOn(new Run(directory, api, id, request, stream, events));
+    }
+
+    private static Run followOn(Run run) {
+        Thread t = new Thread(run::follow, "sealift-migration-" + run.id.substring(0, Math.min(8, run.id.length())));
         t.setDaemon(true);
         t.start();
         return run;
+    }
+
+    /** True for a migration this console started (through {@link #start}). */
+    public boolean startedHere(String migrationId) {
+        return startedHere.contains(migrationId);
+    }
+
+    /**
+     * Follows a migration someone else started (the CLI, a script, another console) on its source agent's event
+     * stream, replaying from after event {@code afterEventId}, exactly as one started here is followed; a migration
+     * that has already ended is delivered at once from its status.
+     */
+    public MigrationHandle follow(MigrationRequest request, String migrationId, long afterEventId,
+            Consumer<MigrationEvent> events) throws MigrationException {
+        try {
+            AgentApi api = directory.api(request.sourceHostId());
+            EventStream stream = api.events(TYPES, afterEventId);
+            Run run = new Run(directory, api, migrationId, request, stream, events);
+            if (run.outcome(api.get("/v1/migrations/" + migrationId))) {
+                stream.close();
+                return run;
+            }
+            return followOn(run);
+        } catch (AgentException e) {
+            throw new MigrationException(e.getMessage(), e);
+        }
     }
 
     /** One migration followed on its source agent's event stream. */

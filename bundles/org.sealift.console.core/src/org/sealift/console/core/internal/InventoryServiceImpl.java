@@ -279,6 +279,66 @@ public final class InventoryServiceImpl implements InventoryService {
         update(s -> s.host(hostId).map(h -> s.withoutVms(hostId).withHost(h.asUnreachable(why))).orElse(s));
     }
 
+    /** Hosts with a quiet re-fetch scheduled or running (value: another change came in meanwhile). */
+    private final java.util.Map<String, Boolean> changing = new java.util.HashMap<>();
+
+    @Override
+    public void hostChanged(String hostId) {
+        InventorySource src = source;
+        Optional<HostNode> host = current().host(hostId);
+        if (src == null || host.isEmpty() || !host.get().isReachable()) {
+            return; // an unreachable host is asked again by reconnect, a person's or the next refresh
+        }
+        synchronized (changing) {
+            if (changing.containsKey(hostId)) {
+                changing.put(hostId, Boolean.TRUE);
+                return;
+            }
+            changing.put(hostId, Boolean.FALSE);
+        }
+        AgentRef agent = host.get().agent();
+        schedule(new InventoryJob("Updating host " + hostId) {
+            @Override
+            protected IStatus run(IProgressMonitor monitor) {
+                boolean again;
+                do {
+                    fetchQuietly(src, agent, hostId);
+                    synchronized (changing) {
+                        again = changing.get(hostId) == Boolean.TRUE;
+                        if (again) {
+                            changing.put(hostId, Boolean.FALSE);
+                        } else {
+                            changing.remove(hostId);
+                        }
+                    }
+                } while (again);
+                return Status.OK_STATUS;
+            }
+        });
+    }
+
+    private void fetchQuietly(InventorySource src, AgentRef agent, String hostId) {
+        HostNode fresh = fetchHost(src, agent);
+        if (!fresh.isReachable()) {
+            markUnreachable(hostId, fresh.problem());
+            return;
+        }
+        List<VmNode> vms = null;
+        if (vmsWanted.contains(hostId)) {
+            try {
+                vms = src.vms(agent);
+            } catch (AgentException e) {
+                markUnreachable(hostId, e.getMessage());
+                return;
+            }
+        }
+        List<VmNode> list = vms;
+        update(s -> {
+            InventorySnapshot r = applyHost(s, fresh);
+            return list == null ? r : r.withVms(hostId, list);
+        });
+    }
+
     @Override
     public void reconnect(String hostId) {
         InventorySource src = source;

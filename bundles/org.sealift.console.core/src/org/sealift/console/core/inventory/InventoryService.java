@@ -27,4 +27,11 @@ public interface InventoryService {
 
     /** Asks an (unreachable) host's agent again, then reloads what was loaded before. */
     void reconnect(String hostId);
+
+    /**
+     * Something changed on a reachable host (a migration started or ended there, whoever started it): asks its agent
+     * again for the host and, if they were loaded, its VMs, and shows the answer in place, without "connecting" or
+     * "loading" rows in between. Changes that arrive while one is being fetched are fetched once more after it.
+     */
+    void hostChanged(String hostId);
 }

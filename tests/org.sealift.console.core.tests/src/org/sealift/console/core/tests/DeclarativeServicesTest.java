@@ -110,6 +110,8 @@ class DeclarativeServicesTest {
         assertEquals(AgentMigrationService.class, service(MigrationService.class).getClass());
         assertEquals(AgentAttestationFetcher.class, service(AttestationFetchService.class).getClass());
         assertEquals(AgentInDoubtService.class, service(InDoubtService.class).getClass());
+        // started with the console (immediate): it follows migrations the console did not start
+        assertEquals(0, service(org.sealift.console.agent.internal.ClusterWatcher.class).watching());
         // no agents in this runtime's settings: the listing is empty and names no problem
         assertEquals(new InDoubtService.Listing(List.of(), List.of()), service(InDoubtService.class).list());
     }
