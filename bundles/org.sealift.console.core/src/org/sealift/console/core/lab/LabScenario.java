@@ -21,6 +21,10 @@ public record LabScenario(String id, String title, String goal, List<Step> steps
         MIGRATE,
         /** Ask the source agent to cancel the scenario's migration (ABORT before RELEASE, refused after). */
         CANCEL,
+        /** Crash the step's host through the lab control API: SIGKILL to its agent and its hypervisor. */
+        CRASH_HOST,
+        /** Start the step's crashed host again: its hypervisor from its sealed state, then its agent. */
+        RESTART_HOST,
         /** Nothing to press: read what the console shows. */
         OBSERVE
     }
@@ -35,30 +39,42 @@ public record LabScenario(String id, String title, String goal, List<Step> steps
      * @param to            for MIGRATE: the destination host
      * @param attack        for MIGRATE: the attack to inject ("" for none)
      * @param bandwidthMiBps for MIGRATE: a stream cap that makes the migration slow enough to watch (0 for none)
+     * @param host          for CRASH_HOST and RESTART_HOST: the lab host
      */
     public record Step(String text, Action action, String vm, String from, String to, String attack,
-            int bandwidthMiBps) {
+            int bandwidthMiBps, String host) {
         public Step {
             Objects.requireNonNull(text, "text");
             Objects.requireNonNull(action, "action");
             attack = attack == null ? "" : attack;
+            if ((action == Action.CRASH_HOST || action == Action.RESTART_HOST) && host == null) {
+                throw new IllegalArgumentException(action + " needs the host to crash or restart");
+            }
         }
 
         static Step reset() {
             return new Step("Reset the lab: every VM is destroyed and the demo VMs are created again.",
-                    Action.RESET, null, null, null, "", 0);
+                    Action.RESET, null, null, null, "", 0, null);
         }
 
         static Step migrate(String text, String vm, String from, String to, String attack, int bandwidth) {
-            return new Step(text, Action.MIGRATE, vm, from, to, attack, bandwidth);
+            return new Step(text, Action.MIGRATE, vm, from, to, attack, bandwidth, null);
         }
 
         static Step cancel(String text) {
-            return new Step(text, Action.CANCEL, null, null, null, "", 0);
+            return new Step(text, Action.CANCEL, null, null, null, "", 0, null);
+        }
+
+        static Step crash(String text, String host) {
+            return new Step(text, Action.CRASH_HOST, null, null, null, "", 0, host);
+        }
+
+        static Step restart(String text, String host) {
+            return new Step(text, Action.RESTART_HOST, null, null, null, "", 0, host);
         }
 
         static Step observe(String text) {
-            return new Step(text, Action.OBSERVE, null, null, null, "", 0);
+            return new Step(text, Action.OBSERVE, null, null, null, "", 0, null);
         }
     }
 
@@ -94,17 +110,31 @@ public record LabScenario(String id, String title, String goal, List<Step> steps
                             Step.observe("The outcome is ABORTED_BY_SOURCE ('cancelled by the operator before"
                                     + " RELEASE'); ci-runner is still on h2."))),
             new LabScenario("crash-after-release", "Host crash after RELEASE",
-                    "After RELEASE the destination may already run the VM, so nobody may cancel any more. The lab"
-                            + " plays a destination that goes silent right after RELEASE (dom0 holds its DONE):"
-                            + " the source keeps the VM paused and in doubt and re-sends RELEASE until DONE"
-                            + " arrives. There is never a second running copy.",
+                    "After RELEASE the source may no longer resume the VM or cancel: only the destination's DONE or"
+                            + " ABORT token (or an operator's fence) decides. Here the destination h3 really"
+                            + " crashes (its agent and hypervisor are killed) after RELEASE, before it resumed the"
+                            + " VM, and boots again: its sealed state decides, and db-01 runs once.",
                     List.of(Step.reset(),
-                            Step.migrate("Migrate db-01 from h1 to h3 while dom0 holds h3's DONE ('hold-done').",
-                                    "db-01", "h1", "h3", "hold-done", 0),
-                            Step.cancel("Once the monitor shows RELEASED, try to cancel: h1's agent refuses and says"
-                                    + " why (h3 may already run the VM)."),
-                            Step.observe("The migration stays in doubt for a few seconds, then h1's agent re-serves"
-                                    + " RELEASE, gets DONE and records COMMITTED: db-01 runs on h3 only."))));
+                            Step.migrate("Migrate db-01 (protected process vault) from h1 to h3 while h1's dom0"
+                                    + " holds the RELEASE it sends ('hold-release'). Wait for RELEASED in the"
+                                    + " Migration Monitor: h1 has released db-01 and keeps it paused, h3 holds its"
+                                    + " verified copy (READY) and would give it up after 30 s.", "db-01", "h1",
+                                    "h3", "hold-release", 0),
+                            Step.crash("Crash h3: the lab kills its agent and its hypervisor (SIGKILL), and the"
+                                    + " verified copy dies with its memory. h1 cannot tell whether h3 had resumed"
+                                    + " db-01, so it keeps it paused and in doubt (a cancel is refused) and retries"
+                                    + " RELEASE every few seconds.", "h3"),
+                            Step.restart("Restart h3: its hypervisor boots from its sealed state, which shows the"
+                                    + " migration never resumed there, so h3's agent decides ABORT and the"
+                                    + " hypervisor signs an ABORT token. h1's re-served RELEASE gets that token"
+                                    + " back; only once h1's hypervisor has accepted it may db-01 resume on h1.",
+                                    "h3"),
+                            Step.observe("The migration ends ABORTED_BY_DESTINATION ('aborted by h3'): db-01 runs on"
+                                    + " h1 only, with vault. Each hypervisor signed its own record (Attestations"
+                                    + " part): h1's names h3's abort, h3's the ABORT its recovery decided after the"
+                                    + " restart. Had h3 crashed after resuming db-01, its sealed RESUMING would"
+                                    + " answer DONE instead: h1 discards its copy and db-01 is lost with h3's"
+                                    + " memory, as in any host crash. Never two running copies."))));
 
     public static List<LabScenario> all() {
         return ALL;

@@ -39,6 +39,25 @@ public interface LabService {
      */
     String reset(IProgressMonitor monitor) throws LabException;
 
+    /**
+     * Crashes a lab host through the lab's control API (the lab runs in another process): SIGKILL to its agent and
+     * its hypervisor when {@code wholeHost} (the VMs in its memory are lost, its sealed decision state stays), else
+     * to its agent only (its hypervisor and VMs keep running). Refused for the rogue host and for a host already
+     * down. Blocks.
+     *
+     * @return what the lab did, in one sentence
+     */
+    String crash(String host, boolean wholeHost, IProgressMonitor monitor) throws LabException;
+
+    /**
+     * Starts again what a crash stopped: a crashed host boots its hypervisor from its sealed state, then its agent,
+     * which settles what the sealed decisions leave open; an agent alone reattaches to its hypervisor. Refused for
+     * a host that runs. Blocks until the agent is ready (a minute or more on a busy machine).
+     *
+     * @return what the lab did, in one sentence
+     */
+    String restart(String host, IProgressMonitor monitor) throws LabException;
+
     /** The attacks the lab agents can inject. */
     List<LabAttack> attacks();
 

@@ -50,11 +50,23 @@ public record LabStatus(Path folder, State state, long labPid, boolean startedBy
      * @param pid   its agent's process
      * @param alive whether that process is alive
      * @param rogue true for the host whose hypervisor build is not in the lab policy
+     * @param hypervisorAlive whether the host's hypervisor process is alive (false after a host crash)
      */
-    public record Agent(String host, URI api, long pid, boolean alive, boolean rogue) {
+    public record Agent(String host, URI api, long pid, boolean alive, boolean rogue, boolean hypervisorAlive) {
         public Agent {
             Objects.requireNonNull(host, "host");
             Objects.requireNonNull(api, "api");
+        }
+
+        /** "running", "crashed (agent and hypervisor down)", "agent down (its hypervisor runs)". */
+        public String describe() {
+            if (alive && hypervisorAlive) {
+                return "running";
+            }
+            if (!alive && !hypervisorAlive) {
+                return "crashed: agent and hypervisor down";
+            }
+            return alive ? "hypervisor down" : "agent down (its hypervisor runs)";
         }
     }
 

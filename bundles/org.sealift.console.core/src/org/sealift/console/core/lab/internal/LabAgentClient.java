@@ -23,19 +23,35 @@ import org.sealift.console.core.settings.ConsoleTls;
 import org.sealift.console.core.settings.SettingsException;
 
 /**
- * The few management-API calls a lab reset makes (list, destroy and create VMs, list migrations), with the lab
- * operator's certificate over mutual TLS 1.3. The agent is identified by the host id in its certificate, issued by
- * the lab CA (agents are reached by loopback address, so there is no DNS name to check).
+ * The few management-API calls a lab reset makes (list, destroy and create VMs, list migrations), and the lab
+ * control API's crash and restart, with the lab operator's certificate over mutual TLS 1.3. The server is identified
+ * by the host id in its certificate, issued by the lab CA (an agent's host id, or {@value #CONTROL} for the lab
+ * control API; both are reached by loopback address, so there is no DNS name to check).
  */
 final class LabAgentClient {
 
+    /** The name in the lab control API's certificate. */
+    static final String CONTROL = "lab-control";
+
     private final String host;
+    private final String who;
     private final URI base;
     private final HttpClient http;
+    private final Duration timeout;
 
     LabAgentClient(String host, URI base, Path operatorCert, Path operatorKey, Path ca) throws LabException {
+        this(host, base, operatorCert, operatorKey, ca, Duration.ofSeconds(30));
+    }
+
+    /**
+     * @param timeout how long one request may take (a host restart boots two JVMs: minutes on a busy machine)
+     */
+    LabAgentClient(String host, URI base, Path operatorCert, Path operatorKey, Path ca, Duration timeout)
+            throws LabException {
         this.host = host;
+        this.who = host.equals(CONTROL) ? "the lab control API" : "lab host " + host;
         this.base = base;
+        this.timeout = timeout;
         try {
             // the console's own operator TLS: the same checks and the same pinning of the agent's host id
             SSLContext ctx = ConsoleTls.context(ConsoleTls.loadOperator(operatorCert, operatorKey, ca, Instant.now()),
@@ -102,26 +118,26 @@ final class LabAgentClient {
     private JsonNode send(HttpRequest.Builder b, String what) throws LabException {
         HttpResponse<String> r;
         try {
-            r = http.send(b.timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+            r = http.send(b.timeout(timeout).build(), HttpResponse.BodyHandlers.ofString());
         } catch (IOException e) {
-            throw new LabException("the agent of lab host " + host + " (" + base + ") did not answer " + what + ": "
-                    + e.getMessage() + "; check that the lab runs ('sealift lab')", e);
+            throw new LabException((host.equals(CONTROL) ? who : "the agent of " + who) + " (" + base + ") did not"
+                    + " answer " + what + ": " + e.getMessage() + "; check that the lab runs ('sealift lab')", e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new LabException("interrupted while asking lab host " + host + ": " + what, e);
+            throw new LabException("interrupted while asking " + who + ": " + what, e);
         }
         JsonNode json;
         try {
             json = r.body().isBlank() ? null : JSON.readTree(r.body());
         } catch (JsonProcessingException e) {
-            throw new LabException("lab host " + host + " answered " + what + " with something that is not JSON ("
+            throw new LabException(who + " answered " + what + " with something that is not JSON ("
                     + e.getMessage() + ")", e);
         }
         if (r.statusCode() >= 300) {
             String code = json != null && json.hasNonNull("error") ? json.get("error").asText() : "";
             String msg = json != null && json.hasNonNull("message") ? json.get("message").asText()
                     : "HTTP " + r.statusCode();
-            throw new ApiError(r.statusCode(), code, "lab host " + host + " refused " + what + ": " + msg);
+            throw new ApiError(r.statusCode(), code, who + " refused " + what + ": " + msg);
         }
         return json;
     }

@@ -19,7 +19,7 @@ import org.sealift.console.core.lab.LabStatus;
  * agents with their API addresses and pids, the operator's credentials, the trust file and the policy.
  */
 record LabFile(long labPid, List<Entry> agents, Path operatorCert, Path operatorKey, Path clusterCa, Path trust,
-        Path policy) {
+        Path policy, URI control) {
 
     static final String NAME = "lab.json";
 
@@ -46,8 +46,10 @@ record LabFile(long labPid, List<Entry> agents, Path operatorCert, Path operator
                         a.path("pid").asLong(0), a.path("hypervisorPid").asLong(0), a.path("rogue").asBoolean(false)));
             }
             JsonNode op = m.get("operator");
+            // a lab from an older build has no control API
+            URI control = m.hasNonNull("control") ? URI.create(m.get("control").asText()) : null;
             return Optional.of(new LabFile(m.path("labPid").asLong(0), agents, path(op, "cert"), path(op, "key"),
-                    path(op, "ca"), path(m, "trust"), path(m, "policy")));
+                    path(op, "ca"), path(m, "trust"), path(m, "policy"), control));
         } catch (JsonProcessingException | IllegalArgumentException | NullPointerException e) {
             throw new IOException(f + " cannot be read (" + e.getMessage() + "); it is written by 'sealift lab':"
                     + " stop that lab with 'sealift lab --stop' and start it again", e);
@@ -63,7 +65,7 @@ record LabFile(long labPid, List<Entry> agents, Path operatorCert, Path operator
     }
 
     List<LabStatus.Agent> statusAgents() {
-        return agents.stream().map(a -> new LabStatus.Agent(a.host(), a.api(), a.pid(), alive(a.pid()), a.rogue()))
-                .toList();
+        return agents.stream().map(a -> new LabStatus.Agent(a.host(), a.api(), a.pid(), alive(a.pid()), a.rogue(),
+                alive(a.hypervisorPid()))).toList();
     }
 }

@@ -20,6 +20,8 @@ import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
+
+import com.fasterxml.jackson.databind.JsonNode;
 import org.sealift.console.core.inventory.AgentRef;
 import org.sealift.console.core.inventory.InventoryService;
 import org.sealift.console.core.lab.LabAttack;
@@ -435,6 +437,64 @@ public final class LabServiceImpl implements LabService {
                 + String.join(", ", made);
         publish(read(done));
         return done;
+    }
+
+    // ---- crash and restart ------------------------------------------------------------------------------------
+
+    @Override
+    public String crash(String host, boolean wholeHost, IProgressMonitor monitor) throws LabException {
+        SubMonitor sub = SubMonitor.convert(monitor, (wholeHost ? "Crashing host " : "Crashing the agent of ")
+                + host, 1);
+        JsonNode answer = control().post("/v1/lab/hosts/" + LabAgentClient.segment(host) + (wholeHost ? "/crash"
+                : "/crash-agent"), Map.of());
+        sub.worked(1);
+        return changed(LabAgentClient.text(answer, "message", "lab control answer"), false);
+    }
+
+    @Override
+    public String restart(String host, IProgressMonitor monitor) throws LabException {
+        SubMonitor sub = SubMonitor.convert(monitor, "Restarting host " + host + " (its hypervisor and agent)", 1);
+        JsonNode answer = control().post("/v1/lab/hosts/" + LabAgentClient.segment(host) + "/restart", Map.of());
+        sub.worked(1);
+        return changed(LabAgentClient.text(answer, "message", "lab control answer"), true);
+    }
+
+    /** A client of the running lab's control API, with the lab operator's certificate. */
+    private LabAgentClient control() throws LabException {
+        LabStatus s = read("");
+        if (!s.running()) {
+            throw new LabException(s.describe() + ": press Attach / Start first");
+        }
+        LabFile f;
+        try {
+            f = LabFile.read(folder).orElseThrow(() -> new IOException("lab.json is gone"));
+        } catch (IOException e) {
+            throw new LabException("cannot read the lab description in " + folder + ": " + e.getMessage(), e);
+        }
+        if (f.control() == null) {
+            throw new LabException("the lab in " + folder + " has no control API (it was started by an older"
+                    + " 'sealift lab'), so the console cannot crash its hosts: stop it with 'sealift lab --stop' and"
+                    + " start it again");
+        }
+        return new LabAgentClient(LabAgentClient.CONTROL, f.control(), s.operatorCert(), s.operatorKey(),
+                s.clusterCa(), java.time.Duration.ofMinutes(10));
+    }
+
+    /**
+     * After a crash or restart: the new processes are in lab.json; a restarted agent normally keeps its address,
+     * but if it had to take a new one the console's saved agents follow. The inventory is asked again.
+     */
+    private String changed(String message, boolean restarted) throws LabException {
+        LabStatus s = read(message);
+        if (restarted && attached && s.running()) {
+            attach(s);
+        }
+        InventoryService inv = inventory;
+        if (inv != null) {
+            inv.refresh();
+        }
+        publish(s);
+        return message;
     }
 
     @Override
