@@ -128,6 +128,10 @@ public class LabPart {
     private MigrationJob tracked;
     private LabAttack trackedAttack;
     private String trackedStartError;
+    /** The scenario whose step started the tracked migration, if one did (its verdict looks at where the VM runs). */
+    private LabScenario trackedScenario;
+    private LabScenario shownScenario;
+    private boolean refreshedAfterEnd;
 
     private Consumer<LabStatus> labListener;
     private Consumer<InventorySnapshot> inventoryListener;
@@ -202,8 +206,7 @@ public class LabPart {
         column(agents, tl, "Agent process", 16, o -> Long.toString(((LabStatus.Agent) o).pid()));
         column(agents, tl, "State", 38, o -> {
             LabStatus.Agent a = (LabStatus.Agent) o;
-            return (a.alive() ? "running" : "not running")
-                    + (a.rogue() ? ": its hypervisor build is not in the lab policy" : "");
+            return a.describe() + (a.rogue() ? ": its hypervisor build is not in the lab policy" : "");
         });
         Composite bar = new Composite(g, SWT.NONE);
         bar.setLayout(new GridLayout(3, false));
@@ -300,8 +303,16 @@ public class LabPart {
             case RESET -> !busy && running;
             case MIGRATE -> !busy && !migrationRunning();
             case CANCEL -> trackedRun() != null && !trackedRun().isFinished();
+            case CRASH_HOST -> !busy && running && labAgent(step.host()).map(a -> a.alive() || a.hypervisorAlive())
+                    .orElse(false);
+            case RESTART_HOST -> !busy && running && labAgent(step.host()).map(a -> !a.alive()
+                    || !a.hypervisorAlive()).orElse(false);
             case OBSERVE -> false;
         };
+    }
+
+    private java.util.Optional<LabStatus.Agent> labAgent(String host) {
+        return labStatus == null ? java.util.Optional.empty() : labStatus.agent(host);
     }
 
     // ---- attacks -----------------------------------------------------------------------------------------------
@@ -382,6 +393,9 @@ public class LabPart {
             destinationChoices.add(h.hostId());
             vmChoices.addAll(s.vms(h.hostId()).orElse(List.of()));
         }
+        if (refreshedAfterEnd) {
+            showTracked(); // a crash scenario's verdict counts the VM's running copies in the VM lists
+        }
         fill(vmTable, vmChoices.stream().map(LabPart::vmLabel).toList());
         fill(destinationTable, destinationChoices.stream().map(h -> s.host(h).map(LabPart::hostLabel).orElse(h))
                 .toList());
@@ -441,16 +455,23 @@ public class LabPart {
             say(vm.name() + " already runs on " + to + ": pick another destination", true);
             return;
         }
-        start(vm, to, a, 0);
+        start(vm, to, a, a.label(), 0, null);
     }
 
-    /** Starts a migration as the wizard does (a MigrationJob), with the attack injected; the monitor shows it. */
-    private void start(VmNode vm, String to, LabAttack attack, int bandwidthMiBps) {
+    /**
+     * Starts a migration as the wizard does (a MigrationJob), with the attack injected; the monitor shows it.
+     *
+     * @param attack   the attack judged in the verdict, or null
+     * @param inject   what the lab agents inject ("" for nothing; a scenario may hold a step without an attack)
+     * @param scenario the scenario whose step this is, or null
+     */
+    private void start(VmNode vm, String to, LabAttack attack, String inject, int bandwidthMiBps,
+            LabScenario scenario) {
         MigrationService service = context.get(MigrationService.class);
         if (service == null) {
             say("The console's agent client is not installed, so it cannot start migrations; run this one with"
                     + " 'sealift migrate --lab " + vm.name() + " --to " + to
-                    + (attack == null ? "" : " --inject " + attack.label()) + "'", true);
+                    + (inject.isEmpty() ? "" : " --inject " + inject) + "'", true);
             return;
         }
         MigrationOptions options = settings.current().defaults();
@@ -462,12 +483,13 @@ public class LabPart {
         if (bandwidthMiBps > 0) {
             options = options.withBandwidthMiBps(bandwidthMiBps);
         }
-        MigrationRequest request = new MigrationRequest(vm.vmId(), vm.name(), vm.hostId(), to, options,
-                attack == null ? "" : attack.label());
+        MigrationRequest request = new MigrationRequest(vm.vmId(), vm.name(), vm.hostId(), to, options, inject);
         MigrationJob job = new MigrationJob(request, service, monitor);
         tracked = job;
         trackedAttack = attack;
         trackedStartError = null;
+        trackedScenario = scenario;
+        refreshedAfterEnd = false;
         job.addJobChangeListener(new JobChangeAdapter() {
             @Override
             public void done(IJobChangeEvent event) {
@@ -558,6 +580,11 @@ public class LabPart {
         if (r.summary() == null) {
             return;
         }
+        if (trackedScenario != null && trackedScenario.steps().stream().anyMatch(st -> st.action()
+                == LabScenario.Action.CRASH_HOST)) {
+            showCrashVerdict(r);
+            return;
+        }
         if (trackedAttack == null) {
             boolean moved = r.outcome().map(o -> o.movedToDestination()).orElse(false);
             // a commit, or the abort the person asked for, is what should have happened
@@ -572,6 +599,45 @@ public class LabPart {
         LabVerdict v = trackedAttack.judge(r.summary().outcome(), r.summary().reason(), List.copyOf(notes.values()));
         setVerdict(v.headline() + cancel, images.get(ConsoleImages.Base.BLANK, v.caught() ? ConsoleImages.Badge.PASS
                 : ConsoleImages.Badge.FAIL), colour(v.caught() ? SWT.COLOR_DARK_GREEN : SWT.COLOR_DARK_RED));
+    }
+
+    /**
+     * A crash scenario's verdict: how the migration ended and where its VM runs now by the agents' own VM lists
+     * (one copy is the point; none is what a crash after the destination resumed would leave).
+     */
+    private void showCrashVerdict(MigrationRun r) {
+        if (!refreshedAfterEnd) {
+            refreshedAfterEnd = true;
+            inventory.refresh(); // the VM lists from before the end are stale: ask the agents again
+            return;
+        }
+        String vm = r.request().vmName();
+        for (HostNode h : inv.hosts()) {
+            if (h.isReachable() && (inv.vms(h.hostId()).isEmpty() || inv.loadingVms(h.hostId()))) {
+                setVerdict(r.title() + " ended " + r.outcome().map(Object::toString).orElse("?") + ": looking for the"
+                        + " running copies of " + vm + " on every host\u2026", null, null);
+                return; // a host whose VMs are not listed yet could hold a copy
+            }
+        }
+        List<VmNode> copies = new ArrayList<>();
+        for (HostNode h : inv.hosts()) {
+            for (VmNode v : inv.vms(h.hostId()).orElse(List.of())) {
+                if (v.name().equals(vm) && v.state() == org.sealift.console.core.inventory.VmState.RUNNING) {
+                    copies.add(v);
+                }
+            }
+        }
+        String where = switch (copies.size()) {
+            case 0 -> vm + " runs nowhere: its last copy was lost with a crashed host";
+            case 1 -> vm + " runs on " + copies.get(0).hostId() + " only" + (copies.get(0).protectedProcesses() > 0
+                    ? ", with its protected process" : "");
+            default -> vm + " runs " + copies.size() + " times: on " + String.join(", ", copies.stream()
+                    .map(VmNode::hostId).toList());
+        };
+        setVerdict(r.title() + " ended " + r.outcome().map(Object::toString).orElse("?") + " (" + r.summary()
+                .reason() + "). " + where + ".", images.get(ConsoleImages.Base.BLANK, copies.size() == 1
+                        ? ConsoleImages.Badge.PASS : ConsoleImages.Badge.FAIL),
+                colour(copies.size() == 1 ? SWT.COLOR_DARK_GREEN : SWT.COLOR_DARK_RED));
     }
 
     // ---- scenarios ----------------------------------------------------------------------------------------------
@@ -596,6 +662,7 @@ public class LabPart {
     }
 
     private void showScenario(LabScenario s) {
+        shownScenario = s;
         scenarioGoal.setText(s.goal());
         for (Control child : stepsBox.getChildren()) {
             child.dispose();
@@ -612,6 +679,8 @@ public class LabPart {
                 case RESET -> "Reset";
                 case MIGRATE -> "Start";
                 case CANCEL -> "Cancel";
+                case CRASH_HOST -> "Crash " + step.host();
+                case RESTART_HOST -> "Restart " + step.host();
                 case OBSERVE -> "";
             };
             if (label.isEmpty()) {
@@ -639,8 +708,18 @@ public class LabPart {
                             true);
                     return;
                 }
+                // a hold for a crash exercise is no attack to judge: the scenario's own verdict applies
                 LabAttack attack = step.attack().isEmpty() ? null : LabAttack.byLabel(step.attack()).orElse(null);
-                start(vm, step.to(), attack, step.bandwidthMiBps());
+                start(vm, step.to(), attack, step.attack(), step.bandwidthMiBps(), shownScenario);
+            }
+            case CRASH_HOST -> {
+                say("Crashing host " + step.host() + ": killing its agent and its hypervisor\u2026", false);
+                background("Crashing host " + step.host(), m -> lab.crash(step.host(), true, m));
+            }
+            case RESTART_HOST -> {
+                say("Restarting host " + step.host() + ": its hypervisor boots from its sealed state, then its"
+                        + " agent starts (a minute on a busy machine)\u2026", false);
+                background("Restarting host " + step.host(), m -> lab.restart(step.host(), m));
             }
             case CANCEL -> {
                 MigrationRun r = trackedRun();
