@@ -290,6 +290,7 @@ public final class EngineBench {
         DomainConfig c = vm(mem, wws, mode, "bench-" + (++vmCounter), fillPercent);
         int dom = h.src.createDomain(c).domId();
         h.src.resume(dom);
+        settle(h.cluster);
         long[] cpu0 = cpu(h.cluster);
         Outcome o = once(h.src, dom, h.dst, c);
         long[] cpu1 = cpu(h.cluster);
@@ -300,6 +301,25 @@ public final class EngineBench {
                 s.downtimeNanos() / 1e6, s.rounds().size(), s.bytes(), cpu1[0] - cpu0[0], cpu1[1] - cpu0[1],
                 cpu1[2] - cpu0[2]);
         return o;
+    }
+
+    /**
+     * Waits until both hypervisors are idle but for the new VM's workload: what the previous run left to do in the
+     * background (freeing a destroyed domain's memory, wiping protected pages, re-encrypting the guest's view of
+     * protected memory after a resume) must not be counted in, or slow down, the next run, which is of the other mode.
+     * Idle = the destination used no CPU over 100 ms (the source runs the VM's workload), at most 10 s.
+     */
+    private static void settle(SimCluster cluster) throws InterruptedException {
+        long until = System.nanoTime() + 10_000_000_000L;
+        long last = cpuMillis(cluster.pid("bench-dst"));
+        while (System.nanoTime() < until) {
+            Thread.sleep(100);
+            long now = cpuMillis(cluster.pid("bench-dst"));
+            if (now == last) {
+                return;
+            }
+            last = now;
+        }
     }
 
     /**
