@@ -354,13 +354,22 @@ class LabClusterUiTest {
         });
     }
 
+    private String hostState(UiRobot r, Table agents, String host) {
+        return r.sync(() -> {
+            TableItem i = row(agents, host);
+            return i == null ? "(no row)" : i.getText(3);
+        });
+    }
+
     @Test
-    void theCrashAfterReleaseScenarioRefusesTheCancelAndCommitsOnce() {
+    void theCrashAfterReleaseScenarioCrashesH3ForRealAndDb01ResumesOnH1Once() {
         part(LabPart.class, shell);
         openShell();
         UiRobot.drive(display, r -> {
             Label status = r.sync(() -> UiRobot.find(shell, LabPart.STATUS, Label.class));
             r.waitFor(() -> status.getText().contains("lab running"), () -> "lab status: " + status.getText());
+            Table agents = r.sync(() -> UiRobot.find(shell, LabPart.AGENTS, Table.class));
+            r.waitFor(() -> agents.getItemCount() == 4, () -> "4 lab agents listed");
             org.eclipse.swt.widgets.Combo scenario = r.sync(() -> UiRobot.find(shell, LabPart.SCENARIO,
                     org.eclipse.swt.widgets.Combo.class));
             r.click(scenario);
@@ -371,17 +380,76 @@ class LabClusterUiTest {
                     + scenario.getText());
             Table vms = r.sync(() -> UiRobot.find(shell, LabPart.VM, Table.class));
             r.waitFor(() -> row(vms, "db-01 on h1") != null, () -> "db-01 offered");
+            Button crash = r.sync(() -> UiRobot.find(shell, LabPart.STEP + 3, Button.class));
+            Button restart = r.sync(() -> UiRobot.find(shell, LabPart.STEP + 4, Button.class));
+            assertEquals("Crash h3", r.sync(crash::getText));
+            assertEquals("Restart h3", r.sync(restart::getText));
+            assertFalse(r.sync(restart::isEnabled), "h3 runs: nothing to restart yet");
+
+            // h1's dom0 holds the RELEASE it sends: h1 released db-01 (paused), h3 holds its verified copy
             r.click(r.sync(() -> UiRobot.find(shell, LabPart.STEP + 2, Button.class)));
-            // dom0 holds h3's DONE: the source stays RELEASED (in doubt) until its agent re-serves RELEASE
             assertTrue(r.waitFor(() -> monitor.current().runs().size() == 1 && monitor.current().runs().get(0)
                     .phase() == org.sealift.model.MigrationPhase.RELEASED, MIGRATION_MILLIS),
                     () -> "the migration reached RELEASE: " + monitor.current().runs());
-            r.click(r.sync(() -> UiRobot.find(shell, LabPart.STEP + 3, Button.class)));
-            r.waitFor(() -> verdict(r).contains("Cancel: refused: "), () -> "cancel refused: " + verdict(r));
-            assertTrue(r.waitFor(() -> verdict(r).startsWith("CAUGHT") || verdict(r).startsWith("NOT CAUGHT"),
-                    MIGRATION_MILLIS), () -> "a verdict: " + verdict(r));
-            assertTrue(verdict(r).startsWith("CAUGHT: hold-done \u2014 ended COMMITTED"), verdict(r));
+            String id = monitor.current().runs().get(0).migrationId();
+
+            // a real crash of h3: its agent and hypervisor processes are killed by the lab
+            r.waitFor(crash::isEnabled, () -> "Crash h3 enabled");
+            r.click(crash);
+            assertTrue(r.waitFor(() -> hostState(r, agents, "h3").startsWith("crashed"), MIGRATION_MILLIS),
+                    () -> "h3 shown crashed: " + hostState(r, agents, "h3"));
+            assertTrue(r.waitFor(() -> inventory.current().host("h3").map(h -> !h.isReachable()).orElse(false),
+                    MIGRATION_MILLIS), () -> "h3's agent is unreachable: " + inventory.current().host("h3"));
+            assertEquals("running", hostState(r, agents, "h1"), "only h3 crashed");
+            Text notes = r.sync(() -> UiRobot.find(shell, LabPart.ANOMALIES, Text.class));
+            assertTrue(r.waitFor(() -> notes.getText().contains("host h1 released VM db-01 but has no DONE from h3"),
+                    MIGRATION_MILLIS), () -> "h1 holds db-01 in doubt: " + r.sync(notes::getText));
+            assertFalse(monitor.current().runs().get(0).isFinished(), "nothing decides while h3 is down");
+            r.screenshot("lab-part-h3-crashed-after-release");
+
+            // h3 boots from its sealed state; its ABORT token lets h1 resume db-01
+            r.waitFor(restart::isEnabled, () -> "Restart h3 enabled");
+            r.click(restart);
+            assertTrue(r.waitFor(() -> hostState(r, agents, "h3").equals("running"), MIGRATION_MILLIS),
+                    () -> "h3 running again: " + hostState(r, agents, "h3"));
+            assertTrue(r.waitFor(() -> verdict(r).startsWith("db-01: h1 \u2192 h3 ended ABORTED_BY_DESTINATION (")
+                    && verdict(r).contains(" only"), MIGRATION_MILLIS), () -> "a verdict: " + verdict(r));
+            assertTrue(verdict(r).endsWith(". db-01 runs on h1 only, with its protected process."), verdict(r));
+            MigrationRun run = monitor.current().runs().get(0);
+            assertEquals(MigrationOutcome.ABORTED_BY_DESTINATION, run.outcome().orElseThrow(), () -> run.summary()
+                    .reason());
             r.screenshot("lab-part-crash-after-release");
+
+            // exactly one running copy, at h1, with its protected process, in the agents' freshly read VM lists
+            // (a restarted agent's first TLS handshakes can outlast the client's connect timeout: ask again)
+            java.util.function.BooleanSupplier listed = () -> java.util.stream.Stream.of("h1", "h2", "h3", "h4")
+                    .allMatch(h -> inventory.current().vms(h).isPresent() && !inventory.current().loadingVms(h));
+            for (int attempt = 0; attempt < 10 && !r.sync(listed::getAsBoolean); attempt++) {
+                inventory.refresh();
+                r.waitFor(listed, 30_000);
+            }
+            r.waitFor(listed, () -> "every host's VMs listed: " + inventory.current().hosts());
+            List<String> running = new ArrayList<>();
+            for (String h : List.of("h1", "h2", "h3", "h4")) {
+                inventory.current().vms(h).orElseThrow().stream().filter(v -> v.name().equals("db-01")
+                        && v.state() == org.sealift.console.core.inventory.VmState.RUNNING).forEach(v -> running.add(
+                                h + " with " + v.protectedProcesses() + " protected"));
+            }
+            assertEquals(List.of("h1 with 1 protected"), running);
+            // the record of how it ended, from the agents' logs, verified by the console
+            AttestationReviewServiceImpl review = new AttestationReviewServiceImpl(new TrustMaterialServiceImpl(
+                    settings), Clock.systemUTC());
+            org.sealift.console.core.attest.ImportResult fetched = new org.sealift.console.agent.internal
+                    .AgentAttestationFetcher(directory, review).fetchAll(new NullProgressMonitor());
+            assertEquals(List.of(), fetched.problems());
+            List<org.sealift.console.core.attest.AttestationEntry> records = review.entries().stream().filter(e -> e
+                    .migrationId().equalsIgnoreCase(id)).toList();
+            assertFalse(records.isEmpty(), "a record of " + id + " in the agents' logs: " + review.entries());
+            for (org.sealift.console.core.attest.AttestationEntry e : records) {
+                assertEquals(org.sealift.protocol.attest.Outcome.ABORTED_BY_DESTINATION, e.outcome(), e.label());
+                org.sealift.console.core.attest.Verdict v = review.verify(e);
+                assertTrue(v.ok(), e.label() + " from " + e.logHost() + ": " + v.failures());
+            }
         });
     }
 
