@@ -118,16 +118,14 @@ public record LabConnection(Path dir, List<AgentRef> agents, Path operatorCert, 
      * operator's certificate and key, the trust anchor, policy and AK certificates.
      */
     public ConsoleSettings fill(ConsoleSettings settings) {
-        ConsoleSettings s = settings;
-        if (s.agents().isEmpty()) {
-            s = s.withAgents(agents);
+        if (!settings.agents().isEmpty()) {
+            return settings; // agents of one's own: the lab is not used
         }
-        if (s.operatorCertificate() == null && s.operatorKey() == null) {
-            s = s.withOperator(operatorCert, operatorKey);
-        }
-        return s.withTrust(s.trustAnchor() != null ? s.trustAnchor() : trust,
-                s.policy() != null ? s.policy() : policy,
-                s.akCertificates() != null ? s.akCertificates() : hostsDir());
+        // the lab is a cluster of its own: its agents go with its operator identity, trust anchor, policy and AK
+        // certificates; trust material saved for another cluster (or left behind by a test) could only fail to
+        // connect to them. The migration defaults stay the person's.
+        return settings.withAgents(agents).withOperator(operatorCert, operatorKey).withTrust(trust, policy,
+                hostsDir());
     }
 
     @Override

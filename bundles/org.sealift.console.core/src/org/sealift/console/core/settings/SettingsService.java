@@ -13,8 +13,8 @@ public interface SettingsService {
 
     /**
      * The settings the console connects and verifies with: {@link #current()}, except that when no agents are
-     * configured and {@code SEALIFT_LAB_DIR} names a lab folder, the lab's agents and credentials fill what is unset
-     * ({@link LabConnection#fill}). Never saved: Preferences edit {@link #current()}.
+     * configured and {@code SEALIFT_LAB_DIR} names a lab folder, the lab's agents with the lab's operator identity
+     * and trust material ({@link LabConnection#fill}). Never saved: Preferences edit {@link #current()}.
      */
     default ConsoleSettings effective() {
         return current();

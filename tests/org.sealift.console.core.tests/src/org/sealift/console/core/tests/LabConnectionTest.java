@@ -70,11 +70,18 @@ class LabConnectionTest {
         assertTrue(s.lab().isEmpty());
         assertEquals(mine, s.effective());
 
-        // no agents, but an own trust anchor: the lab fills only what is unset
+        // no agents, but trust material and an identity of another cluster saved (seen: a test run left its own
+        // in ~/.sealift): the lab's agents come with the lab's identity and trust, the only ones that connect
         Path anchor = Files.writeString(tmp.resolve("mine.pem"), "x");
-        s.save(ConsoleSettings.DEFAULTS.withTrust(anchor, null, null));
-        assertEquals(anchor, s.effective().trustAnchor());
-        assertEquals(lab.resolve("ca/policy.pem"), s.effective().policy());
+        Path cert = Files.writeString(tmp.resolve("me.crt"), "x");
+        Path key = Files.writeString(tmp.resolve("me.key"), "x");
+        s.save(ConsoleSettings.DEFAULTS.withTrust(anchor, anchor, anchor).withOperator(cert, key));
+        ConsoleSettings e = s.effective();
+        assertEquals(lab.resolve("ca/cluster-trust.pem"), e.trustAnchor());
+        assertEquals(lab.resolve("ca/policy.pem"), e.policy());
+        assertEquals(s.lab().orElseThrow().operatorCert(), e.operatorCertificate());
+        assertEquals(s.lab().orElseThrow().operatorKey(), e.operatorKey());
+        assertEquals(anchor, s.current().trustAnchor(), "the saved settings themselves are left as they are");
     }
 
     @Test

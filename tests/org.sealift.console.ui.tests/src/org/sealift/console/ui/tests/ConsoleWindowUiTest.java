@@ -62,9 +62,15 @@ class ConsoleWindowUiTest {
 
     @Test
     void theConsoleShowsEveryPartAndPicksUpAnAgentClientWhileRunning() throws Exception {
-        Path home = Files.createTempDirectory("sealift-console-home");
-        System.setProperty("sealift.console.home", home.toString()); // keep the DS settings away from ~/.sealift
-        System.setProperty("sealift.lab.dir", home.resolve("lab").toString()); // an empty lab folder of its own
+        // the pom gives the runtime a console home and an empty lab folder of its own (DS services may start before
+        // this test: an immediate component pulls in the settings); set them when run some other way
+        if (System.getProperty("sealift.console.home") == null) {
+            Path home = Files.createTempDirectory("sealift-console-home");
+            System.setProperty("sealift.console.home", home.toString());
+            System.setProperty("sealift.lab.dir", home.resolve("lab").toString());
+        }
+        assertTrue(!Path.of(System.getProperty("sealift.console.home")).startsWith(Path.of(System.getProperty(
+                "user.home"), ".sealift")), "the test must not write the person's console settings");
         Display display = Display.getDefault();
         E4Application application = new E4Application();
         E4Workbench workbench = application.createE4Workbench(new TestApplicationContext(), display);
