@@ -266,6 +266,20 @@ final class Domain {
                 return t;
             });
 
+    /**
+     * Waits until every release queued so far has run (at shutdown: the memory files of destroyed domains are gone
+     * before the process exits, so tmpfs is not left holding them).
+     */
+    static void awaitReleases() {
+        try {
+            RELEASER.submit(() -> { }).get(60, java.util.concurrent.TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            // a release that failed or hangs leaves a file that the next boot of this host removes
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** Runs {@code release} (unmapping, deleting files) on the background thread that frees destroyed domains. */
     static void releaseLater(Runnable release) {
         RELEASER.execute(release);

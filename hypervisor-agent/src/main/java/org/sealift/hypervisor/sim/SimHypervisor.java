@@ -700,6 +700,8 @@ public final class SimHypervisor implements AutoCloseable {
         for (Domain d : all) {
             d.destroy();
         }
+        SourceSealing.SpareSlots.discard(memoryDir);
+        Domain.awaitReleases(); // destroyed domains free their memory in the background: done before exit
         migrations.close();
         flusher.shutdown();
         try {

@@ -260,7 +260,7 @@ final class SourceSealing implements AutoCloseable {
         }
 
         static MappedPages take(Path file, long pages) throws IOException {
-            Path dir = file.toAbsolutePath().getParent();
+            Path dir = file.toAbsolutePath().normalize().getParent();
             MappedPages spare;
             synchronized (SPARES) {
                 spare = SPARES.get(dir);
@@ -284,8 +284,24 @@ final class SourceSealing implements AutoCloseable {
             return MappedPages.map(file, pages, true, true);
         }
 
+        /** Unmaps and deletes the spare of {@code dir}, if any (the host shuts down). */
+        static void discard(Path dir) {
+            MappedPages spare;
+            synchronized (SPARES) {
+                spare = SPARES.remove(dir.toAbsolutePath().normalize());
+            }
+            if (spare != null) {
+                spare.close();
+                try {
+                    Files.deleteIfExists(dir.resolve(SPARE_NAME));
+                } catch (IOException e) {
+                    // a leftover in the memory directory is removed at the next boot
+                }
+            }
+        }
+
         static void give(Path file, MappedPages slots) {
-            Path dir = file.toAbsolutePath().getParent();
+            Path dir = file.toAbsolutePath().normalize().getParent();
             boolean kept = false;
             synchronized (SPARES) {
                 if (!SPARES.containsKey(dir)) {

@@ -1,9 +1,11 @@
 package org.sealift.hypervisor.sim;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
@@ -85,5 +87,29 @@ class DomainTest {
                 java.util.HexFormat.of().formatHex(Measurement.compute(true)));
         assertEquals(java.util.HexFormat.of().formatHex(Measurement.compute(false)),
                 java.util.HexFormat.of().formatHex(hv.measurement));
+    }
+
+    /**
+     * Destroying a domain frees its memory file in the background; a host that shuts down still leaves no guest
+     * memory and no spare sealed-page slot file behind in its memory directory (tmpfs in production).
+     */
+    @Test
+    void aShutDownHostLeavesNoMemoryFilesBehind() throws Exception {
+        Path memory = hv.memoryDir;
+        int kept = hv.createDomain(new DomainConfig("kept-vm", 16, 1, List.of(ProtectedProcessSpec.of("p", 0, 64)),
+                WorkloadSpec.idle(50))).domId();
+        int gone = hv.createDomain(new DomainConfig("gone-vm", 16, 1, List.of(), WorkloadSpec.idle(50))).domId();
+        Domain d = hv.domain(kept);
+        try (SourceSealing s = new SourceSealing(new javax.crypto.spec.SecretKeySpec(new byte[32], "AES"),
+                org.sealift.protocol.handshake.MigrationId.of(new byte[16]), d.config.vmId(), d.processes,
+                d.memoryFile.resolveSibling("slots.sealed"))) {
+            assertTrue(Files.exists(s.file));
+        }
+        assertTrue(Files.exists(memory.resolve(SourceSealing.SpareSlots.SPARE_NAME)), "kept as the host's spare");
+        hv.destroyDomain(gone);
+        hv.close();
+        assertFalse(Files.exists(memory), "memory directory removed, so nothing was left in it");
+        hv = SimHypervisor.boot("d1", dir.resolve("state"), dir.resolve("hw"), dir.resolve("mem"),
+                Optional.of(dir.resolve("vendor")), false); // for shutdown()
     }
 }
