@@ -104,8 +104,10 @@ public final class OutcomeBanner extends Composite {
                 case ABORTED_BY_DESTINATION -> "Aborted by the destination: " + run.title() + ".";
                 case REJECTED -> "Rejected: " + run.title() + ". Nothing was transferred.";
             };
-            more.append(String.format("Downtime %.1f ms, %d rounds, %.1f MiB sent, %.1f s in total.",
-                    s.downtimeNanos() / 1e6, s.rounds().size(), s.bytes() / 1048576.0, s.totalNanos() / 1e9));
+            // downtime is pause-to-resume at the destination: a migration that did not commit has none to show
+            more.append(o == MigrationOutcome.COMMITTED ? String.format("Downtime %.1f ms, ", s.downtimeNanos() / 1e6)
+                    : "").append(String.format("%d rounds, %.1f MiB sent, %.1f s in total.", s.rounds().size(),
+                            s.bytes() / 1048576.0, s.totalNanos() / 1e9));
             if (o != MigrationOutcome.COMMITTED) {
                 more.append(" Reason: ").append(s.reason());
             }
@@ -119,7 +121,12 @@ public final class OutcomeBanner extends Composite {
             });
         }
         if (run != null && !run.anomalies().isEmpty()) {
-            more.append("\nAnomalies seen and handled: ").append(String.join("; ", run.anomalies()));
+            // the event stream reports an anomaly as "KIND: detail", the summary again as "detail": list it once
+            java.util.Map<String, String> once = new java.util.LinkedHashMap<>();
+            for (String a : run.anomalies()) {
+                once.putIfAbsent(a.replaceFirst("^[A-Z_]+: ", ""), a);
+            }
+            more.append("\nAnomalies seen and handled: ").append(String.join("; ", once.values()));
         }
         boolean changed = !head.equals(headline.getText()) || !more.toString().equals(details.getText());
         headline.setText(head);

@@ -693,7 +693,9 @@ public class LabPart {
             n++;
         }
         updateButtons();
-        stepsBox.getParent().layout(true, true);
+        // another scenario has other sentences: the part's scrollable height must follow, or its last steps and
+        // the verdict end up below the window with no scroll bar to reach them
+        relayout();
     }
 
     private void perform(LabScenario.Step step) {
