@@ -104,9 +104,10 @@ public final class OutcomeBanner extends Composite {
                 case ABORTED_BY_DESTINATION -> "Aborted by the destination: " + run.title() + ".";
                 case REJECTED -> "Rejected: " + run.title() + ". Nothing was transferred.";
             };
-            // downtime is pause-to-resume at the destination: a migration that did not commit has none to show
-            more.append(o == MigrationOutcome.COMMITTED ? String.format("Downtime %.1f ms, ", s.downtimeNanos() / 1e6)
-                    : "").append(String.format("%d rounds, %.1f MiB sent, %.1f s in total.", s.rounds().size(),
+            // an aborted migration that paused the VM reports that pause; one the agents measured none for (the
+            // source never resumed it itself, e.g. after a destination crash) gets no made-up "0.0 ms"
+            more.append(o == MigrationOutcome.COMMITTED || s.downtimeNanos() > 0 ? String.format("Downtime %.1f ms, ",
+                    s.downtimeNanos() / 1e6) : "").append(String.format("%d rounds, %.1f MiB sent, %.1f s in total.", s.rounds().size(),
                             s.bytes() / 1048576.0, s.totalNanos() / 1e9));
             if (o != MigrationOutcome.COMMITTED) {
                 more.append(" Reason: ").append(s.reason());
