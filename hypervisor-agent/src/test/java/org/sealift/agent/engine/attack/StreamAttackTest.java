@@ -79,6 +79,23 @@ class StreamAttackTest extends AttackSuite {
         cleanup(m);
     }
 
+    private final java.util.concurrent.atomic.AtomicBoolean held = new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * dom0 holds the stream once, at the first sealed page, for 300 ms (delaying is within its power): the protected
+     * workload then surely writes newer versions of pages already sent. Without it a fast round 0 of this small VM
+     * could converge before any sent page was rewritten, and the replay tests would have nothing to replay.
+     */
+    private void holdOnce(Record r) {
+        if (held.compareAndSet(false, true)) {
+            try {
+                Thread.sleep(300);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
     @Test
     void replayPageFromAnEarlierRound() throws Exception {
         // dom0 re-sends an older sealing of a page after its newer version: dropped and counted, the commit stands
@@ -88,6 +105,7 @@ class StreamAttackTest extends AttackSuite {
         m.tamper = (r, out) -> {
             out.forward(r);
             if (sourceSealed(r, PAGE)) {
+                holdOnce(r);
                 Record old = first.putIfAbsent(r.sealedTarget(), r.copy());
                 if (old != null && old.sealedVersion() < r.sealedVersion()) {
                     out.forward(old);
@@ -113,6 +131,7 @@ class StreamAttackTest extends AttackSuite {
         AtomicInteger withheld = new AtomicInteger();
         m.tamper = (r, out) -> {
             if (sourceSealed(r, PAGE)) {
+                holdOnce(r);
                 Long v = firstVersion.putIfAbsent(r.sealedTarget(), r.sealedVersion());
                 if (v != null && v < r.sealedVersion()) {
                     withheld.incrementAndGet();
