@@ -31,7 +31,10 @@ class LabVerdictTest {
         assertTrue(attack("REPLAY ").needsProtectedPages(), "labels are matched as the agent matches them");
         for (LabScenario s : LabScenario.all()) {
             LabScenario.Step m = s.migration();
-            assertTrue(m.attack().isEmpty() || LabAttack.byLabel(m.attack()).isPresent(), s.title());
+            // 'hold-release' only sets up the crash scenario (dom0 holds RELEASE until h3 is crashed); that
+            // scenario's verdict counts the VM's running copies, so it is not an attack of the table
+            assertTrue(m.attack().isEmpty() || m.attack().equals("hold-release")
+                    || LabAttack.byLabel(m.attack()).isPresent(), s.title());
         }
     }
 
