@@ -122,12 +122,7 @@ public final class OutcomeBanner extends Composite {
             });
         }
         if (run != null && !run.anomalies().isEmpty()) {
-            // the event stream reports an anomaly as "KIND: detail", the summary again as "detail": list it once
-            java.util.Map<String, String> once = new java.util.LinkedHashMap<>();
-            for (String a : run.anomalies()) {
-                once.putIfAbsent(a.replaceFirst("^[A-Z_]+: ", ""), a);
-            }
-            more.append("\nAnomalies seen and handled: ").append(String.join("; ", once.values()));
+            more.append("\nAnomalies seen and handled: ").append(String.join("; ", distinct(run.anomalies())));
         }
         boolean changed = !head.equals(headline.getText()) || !more.toString().equals(details.getText());
         headline.setText(head);
@@ -152,5 +147,17 @@ public final class OutcomeBanner extends Composite {
     /** The banner's text as a person reads it (tests). */
     public String text() {
         return headline.getText() + "\n" + details.getText();
+    }
+
+    /**
+     * Each anomaly once: the event stream reports one as "KIND: detail" and the summary again as "detail"; the first
+     * form seen is kept.
+     */
+    public static java.util.List<String> distinct(java.util.Collection<String> anomalies) {
+        java.util.Map<String, String> once = new java.util.LinkedHashMap<>();
+        for (String a : anomalies) {
+            once.putIfAbsent(a.replaceFirst("^[A-Z_]+: ", ""), a);
+        }
+        return java.util.List.copyOf(once.values());
     }
 }

@@ -553,22 +553,18 @@ public class LabPart {
         if (r == null) {
             return;
         }
-        // the summary and the event stream report the same anomalies, the stream as "KIND: detail": list each once
-        java.util.Map<String, String> notes = new java.util.LinkedHashMap<>();
         List<String> reported = new ArrayList<>(r.anomalies());
         if (r.summary() != null) {
             reported.addAll(r.summary().anomalies());
         }
-        for (String a : reported) {
-            notes.putIfAbsent(a.replaceFirst("^[A-Z_]+: ", ""), a);
-        }
+        List<String> notes = org.sealift.console.ui.monitor.OutcomeBanner.distinct(reported);
         String cancel = r.cancel() == CancelState.NONE ? "" : " Cancel: " + switch (r.cancel()) {
             case REQUESTED -> "asked\u2026";
             case ABORT_SENT -> "ABORT sent. " + r.cancelMessage();
             case REFUSED -> "refused: " + r.cancelMessage();
             default -> "";
         };
-        String text = String.join("\n", notes.values());
+        String text = String.join("\n", notes);
         if (!text.equals(anomalies.getText())) {
             anomalies.setText(text);
         }
@@ -596,7 +592,7 @@ public class LabPart {
                     null);
             return;
         }
-        LabVerdict v = trackedAttack.judge(r.summary().outcome(), r.summary().reason(), List.copyOf(notes.values()));
+        LabVerdict v = trackedAttack.judge(r.summary().outcome(), r.summary().reason(), notes);
         setVerdict(v.headline() + cancel, images.get(ConsoleImages.Base.BLANK, v.caught() ? ConsoleImages.Badge.PASS
                 : ConsoleImages.Badge.FAIL), colour(v.caught() ? SWT.COLOR_DARK_GREEN : SWT.COLOR_DARK_RED));
     }
