@@ -798,7 +798,7 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
                 prepared = s;
                 domId = s.domId();
             } else {
-                DomainInfo d = backend.createDomain(vmConfig);
+                DomainInfo d = backend.createDomain(DestinationMigration.incoming(vmConfig));
                 prepared = d;
                 domId = d.domId();
             }

@@ -48,6 +48,19 @@ import org.sealift.protocol.wire.VcpuContextRecord;
  */
 public final class DestinationMigration {
 
+    /**
+     * The domain a destination creates for {@code config}: its memory is what arrives, since its guest never booted
+     * here, so no initial fill (a filled one would be written twice, and in plain mode the destination would spend
+     * as long filling it as receiving it).
+     */
+    public static DomainConfig incoming(DomainConfig config) {
+        WorkloadSpec w = config.workload();
+        return new DomainConfig(config.name(), config.memoryMiB(), config.vcpus(), config.protectedProcesses(),
+                new WorkloadSpec(0, w.normalWorkingSetPages(), w.normalDirtyPagesPerSecond(),
+                        w.protectedWorkingSetPages(), w.protectedDirtyPagesPerSecond(), w.seed(),
+                        w.secretMarkerSeed()));
+    }
+
     private static final ByteBuffer ZERO_PAGE = ByteBuffer.allocateDirect(Pages.SIZE);
     private static final int SEALED_STAGING = 1 << 20;
 
@@ -146,12 +159,7 @@ public final class DestinationMigration {
         watchdog = new Watchdog(ticker, "sealift-dst-watchdog", this::deadlinePassed);
         watchdog.deadline("handshake deadline (" + engine.deadlines().handshake().toMillis() + " ms)",
                 engine.deadlines().handshake().toNanos());
-        // the incoming domain's memory is what arrives: its guest never booted here, so no initial fill
-        WorkloadSpec w = config.workload();
-        DomainConfig incoming = new DomainConfig(config.name(), config.memoryMiB(), config.vcpus(),
-                config.protectedProcesses(), new WorkloadSpec(0, w.normalWorkingSetPages(),
-                        w.normalDirtyPagesPerSecond(), w.protectedWorkingSetPages(), w.protectedDirtyPagesPerSecond(),
-                        w.seed(), w.secretMarkerSeed()));
+        DomainConfig incoming = incoming(config);
         if (secure) {
             session = backend.openSecureDestination(new DestinationRequest(incoming, sourceHostId,
                     engine.deadlines().destinationAfterReady().toMillis()));

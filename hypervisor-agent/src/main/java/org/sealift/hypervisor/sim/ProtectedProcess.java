@@ -21,7 +21,10 @@ import org.sealift.agent.spi.ProtectedProcessSpec;
  * <p>The plaintext lives in 1 MiB chunks allocated on the first write into them: an incoming domain's memory is
  * allocated as its pages arrive, overlapping with the transfer, instead of all at once (and zeroed twice) before the
  * handshake can be answered. Wiping the pages ({@link #zeroize}) runs on a background thread of this process: the
- * key and contexts are gone at once, and the plaintext never leaves the hypervisor meanwhile.
+ * key and contexts are gone at once, and the plaintext never leaves the hypervisor meanwhile. A wiped chunk goes to
+ * the host's {@link FreeChunks} (Xen's heap of scrubbed free pages, in this simulation): the next process to need
+ * plaintext memory takes it already zeroed and backed, instead of the JDK zeroing a fresh allocation and the kernel
+ * faulting each page in again.
  */
 final class ProtectedProcess {
 
@@ -47,6 +50,7 @@ final class ProtectedProcess {
     /** The plaintext, {@link #CHUNK_PAGES} pages per chunk; null until a page of the chunk is first written. */
     private final java.util.concurrent.atomic.AtomicReferenceArray<ByteBuffer> plain;
     private final long[] versions;
+    private final FreeChunks free;
     private final byte[][] contexts;
     private final long[] contextVersions;
     private final Object[] stripes = new Object[STRIPES];
@@ -60,6 +64,11 @@ final class ProtectedProcess {
     private volatile boolean wiped;
 
     ProtectedProcess(int processId, ProtectedProcessSpec spec, int vcpus, SecureRandom random) {
+        this(processId, spec, vcpus, random, FreeChunks.HOST);
+    }
+
+    ProtectedProcess(int processId, ProtectedProcessSpec spec, int vcpus, SecureRandom random, FreeChunks free) {
+        this.free = free;
         this.processId = processId;
         this.name = spec.name();
         int n = (int) spec.pageCount();
@@ -114,10 +123,15 @@ final class ProtectedProcess {
         ByteBuffer b = plain.get(c);
         if (b == null) {
             int pages = Math.min(CHUNK_PAGES, pfns.length - c * CHUNK_PAGES);
-            ByteBuffer fresh = ByteBuffer.allocateDirect(pages * PAGE);
+            ByteBuffer fresh = pages == CHUNK_PAGES ? free.take() : null;
+            if (fresh == null) {
+                fresh = ByteBuffer.allocateDirect(pages * PAGE);
+            }
             b = plain.compareAndExchange(c, null, fresh);
             if (b == null) {
                 b = fresh;
+            } else if (pages == CHUNK_PAGES) {
+                free.give(fresh); // another thread allocated it first; ours is still all zeros
             }
         }
         return b;
@@ -285,23 +299,83 @@ final class ProtectedProcess {
         }
     }
 
-    /** Overwrites every allocated plaintext chunk, page by page under the page's lock. */
+    /**
+     * Overwrites every allocated plaintext chunk and hands the full-size ones to {@link FreeChunks}. A chunk leaves
+     * this process under every page lock (all {@link #STRIPES} stripes), so no write that raced the zeroize can land
+     * in it once it is another process's memory; a late write gets a fresh chunk of this process instead.
+     */
     void wipePages() {
         for (int c = 0; c < plain.length(); c++) {
-            ByteBuffer b = plain.get(c);
-            if (b == null) {
+            if (plain.get(c) == null) {
                 continue;
             }
-            int pages = b.capacity() / PAGE;
-            for (int i = 0; i < pages; i++) {
-                synchronized (lockFor(c * CHUNK_PAGES + i)) {
-                    b.put(i * PAGE, ZERO_PAGE, 0, PAGE);
+            int chunk = c;
+            ByteBuffer[] out = new ByteBuffer[1];
+            underAllStripes(0, () -> {
+                ByteBuffer b = plain.getAndSet(chunk, null);
+                if (b != null) {
+                    for (int o = 0; o < b.capacity(); o += PAGE) {
+                        b.put(o, ZERO_PAGE, 0, PAGE);
+                    }
+                    out[0] = b;
                 }
+            });
+            if (out[0] != null && out[0].capacity() == CHUNK_PAGES * PAGE) {
+                free.give(out[0]);
             }
+        }
+    }
+
+    private void underAllStripes(int from, Runnable r) {
+        if (from == STRIPES) {
+            r.run();
+            return;
+        }
+        synchronized (stripes[from]) {
+            underAllStripes(from + 1, r);
         }
     }
 
     boolean zeroized() {
         return zeroized;
+    }
+
+    /**
+     * The host's scrubbed free plaintext memory: wiped 1 MiB chunks of zeroized processes, up to
+     * {@code sealift.sim.free-pool-mib} MiB (default 1024; 0 turns it off). Only zeroed chunks go in.
+     */
+    static final class FreeChunks {
+
+        /** This hypervisor process's pool. */
+        static final FreeChunks HOST = new FreeChunks(Integer.getInteger("sealift.sim.free-pool-mib", 1024));
+
+        private final int limit;
+        private final java.util.concurrent.ConcurrentLinkedDeque<ByteBuffer> chunks =
+                new java.util.concurrent.ConcurrentLinkedDeque<>();
+        private final java.util.concurrent.atomic.AtomicInteger count = new java.util.concurrent.atomic.AtomicInteger();
+
+        FreeChunks(int limitMiB) {
+            this.limit = Math.max(0, limitMiB);
+        }
+
+        ByteBuffer take() {
+            ByteBuffer b = chunks.pollFirst();
+            if (b != null) {
+                count.decrementAndGet();
+            }
+            return b;
+        }
+
+        void give(ByteBuffer zeroed) {
+            if (count.incrementAndGet() <= limit) {
+                chunks.addFirst(zeroed);
+            } else {
+                count.decrementAndGet(); // over the limit: the JDK frees it with the buffer
+            }
+        }
+
+        int size() {
+            return count.get();
+        }
     }
 }

@@ -300,20 +300,28 @@ final class SourceSealing implements AutoCloseable {
             }
         }
 
+        /**
+         * Keeps {@code slots} as the spare of its directory. It replaces an earlier spare (released off the caller's
+         * path): the latest session's size is the best guess of the next one's, and a spare left by a smaller VM (a
+         * warm-up, a test) must not keep every larger migration after it on fresh, page-faulting files.
+         */
         static void give(Path file, MappedPages slots) {
             Path dir = file.toAbsolutePath().normalize().getParent();
+            MappedPages replaced = null;
             boolean kept = false;
             synchronized (SPARES) {
-                if (!SPARES.containsKey(dir)) {
-                    try {
-                        Files.move(file, dir.resolve(SPARE_NAME), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-                        SPARES.put(dir, slots);
-                        kept = true;
-                    } catch (IOException e) {
-                        // not kept: released below
-                    }
+                try {
+                    Files.move(file, dir.resolve(SPARE_NAME), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                            java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                    replaced = SPARES.put(dir, slots);
+                    kept = true;
+                } catch (IOException e) {
+                    // not kept: released below; an earlier spare stays
                 }
+            }
+            if (replaced != null) {
+                MappedPages old = replaced;
+                Domain.releaseLater(old::close); // its name now belongs to the new spare
             }
             if (!kept) {
                 Domain.releaseLater(() -> {

@@ -194,4 +194,19 @@ class PlainEngineTest {
             }
         }
     }
+
+    @Test
+    void aDestinationCreatesTheIncomingDomainEmptyWithTheSameShapeAndWorkload() {
+        DomainConfig vm = new DomainConfig("fill-vm", 64, 2, List.of(),
+                WorkloadSpec.idle(50).withNormal(4, 1000).withSeed(7));
+        DomainConfig in = DestinationMigration.incoming(vm);
+        assertEquals(0, in.workload().fillPercent(), "what arrives fills it; an initial fill would be written twice");
+        assertEquals(vm.name(), in.name());
+        assertEquals(vm.memoryMiB(), in.memoryMiB());
+        assertEquals(vm.vcpus(), in.vcpus());
+        assertEquals(vm.protectedProcesses(), in.protectedProcesses());
+        assertEquals(vm.workload().normalWorkingSetPages(), in.workload().normalWorkingSetPages());
+        assertEquals(vm.workload().normalDirtyPagesPerSecond(), in.workload().normalDirtyPagesPerSecond());
+        assertEquals(vm.workload().seed(), in.workload().seed());
+    }
 }

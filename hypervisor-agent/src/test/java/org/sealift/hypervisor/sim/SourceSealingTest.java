@@ -207,4 +207,30 @@ class SourceSealingTest {
         }
         sealing = new SourceSealing(key, mid, vm, domain.processes, dir.resolve("mem/again.sealed"));
     }
+
+    @Test
+    void aLargerSessionsFileReplacesASmallerSpareSoTheNextLargeSessionTakesIt() throws Exception {
+        Path spare = sealing.file.resolveSibling(SourceSealing.SpareSlots.SPARE_NAME);
+        sealing.close(); // a 13-page spare, as a warm-up leaves
+        long small = Files.size(spare);
+        DomainConfig big = new DomainConfig("big", 4, 2, List.of(ProtectedProcessSpec.of("c", 200, 400)),
+                WorkloadSpec.idle(0));
+        Domain d = Domain.create(2, big, dir.resolve("mem"), random, true);
+        try {
+            Path bigFile;
+            try (SourceSealing s = new SourceSealing(key, mid, vm, d.processes, dir.resolve("mem/big1.sealed"))) {
+                bigFile = s.file;
+            }
+            assertFalse(Files.exists(bigFile));
+            assertTrue(Files.size(spare) >= 400L * SourceSealing.PAGE_RECORD,
+                    "the larger session's file is the spare now, not the " + small + "-byte one");
+            try (SourceSealing s = new SourceSealing(key, mid, vm, d.processes, dir.resolve("mem/big2.sealed"))) {
+                assertFalse(Files.exists(spare), "the next large session took it instead of a fresh file");
+                assertTrue(Files.size(s.file) >= 400L * SourceSealing.PAGE_RECORD);
+            }
+        } finally {
+            d.destroy();
+        }
+        sealing = new SourceSealing(key, mid, vm, domain.processes, dir.resolve("mem/again.sealed"));
+    }
 }
