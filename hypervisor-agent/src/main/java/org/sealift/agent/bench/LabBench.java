@@ -142,9 +142,10 @@ public final class LabBench {
     }
 
     /**
-     * The simulated hypervisors keep every migration's run (its per-page tables) after it ended, and their heap is
-     * 4 GiB (a source hypervisor of the engine benchmark once died of it after several 1 GiB runs), so a lab of this
-     * benchmark carries at most this much protected memory before it is replaced by a fresh one.
+     * A lab of this benchmark carries at most this much protected memory before it is replaced by a fresh one. The
+     * simulated hypervisors once kept every finished migration's per-page tables on their 4 GiB heaps (a source
+     * hypervisor of the engine benchmark died of it after several 1 GiB runs); they now keep the last
+     * {@code Migrations.KEEP_FINISHED_SESSIONS}, so this is a bound on a run's length, not a work-around.
      */
     static final long PROTECTED_MIB_PER_LAB = 8192;
 
@@ -391,7 +392,7 @@ public final class LabBench {
         out.println("  --no-warmup    skip the unrecorded warm-up migrations (after each lab start)");
         out.println("  --protected-mib-per-lab  protected memory a lab's hypervisors carry before the benchmark"
                 + " replaces");
-        out.println("                 the lab (they keep each migration's tables on their heaps)");
+        out.println("                 the lab (a fresh lab per so much migrated protected memory)");
     }
 
     // ---- the matrix ---------------------------------------------------------------------------------------------

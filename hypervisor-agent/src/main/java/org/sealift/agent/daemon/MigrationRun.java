@@ -101,6 +101,9 @@ final class MigrationRun {
     }
 
     synchronized void finish(MigrationResult r, Instant at) {
+        // the engine is needed only to cancel a running migration; a finished one would keep its streams' buffers
+        // (megabytes of direct memory per migration) for as long as the history lists the run
+        engine = null;
         summary = r.summary();
         inDoubt = r.inDoubt();
         if (rounds.isEmpty()) {
@@ -116,6 +119,7 @@ final class MigrationRun {
 
     /** A run that never started (refused before the engine ran) or was settled later (in-doubt resolution). */
     synchronized void settle(MigrationSummary s, boolean stillInDoubt, Instant at) {
+        engine = null;
         summary = s;
         inDoubt = stillInDoubt;
         finished = at;

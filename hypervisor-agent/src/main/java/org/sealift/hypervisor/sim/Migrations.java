@@ -138,6 +138,50 @@ final class Migrations {
 
     // ---- lookups ---------------------------------------------------------------------------------------------
 
+    /**
+     * Finished sessions kept for their agent's late questions (decision, id, domain) after the outcome; older ones
+     * are dropped, with their tables (MANIFEST table, received versions and tags: megabytes per GiB protected), so
+     * a long-running host does not grow with every migration. Their records stay in the sealed state.
+     */
+    static final int KEEP_FINISHED_SESSIONS = 32;
+
+    private void retireFinishedRuns() {
+        for (long h : toRetire(runs, Migrations::finished, KEEP_FINISHED_SESSIONS)) {
+            Object o = runs.remove(h);
+            MigrationRecord r = o instanceof SourceRun s ? s.rec : o instanceof DestinationRun d ? d.rec : null;
+            if (r != null) {
+                handles.remove(r.id, h);
+            }
+        }
+    }
+
+    /** A session nothing more can happen in: a final outcome (and a source's slots closed), or a dead empty domain. */
+    private static boolean finished(Object run) {
+        if (run instanceof SourceRun s) {
+            return s.rec.state.isFinal() && (s.sealing == null || s.sealing.closed());
+        }
+        if (run instanceof DestinationRun d) {
+            MigrationRecord r = d.rec;
+            return r == null ? d.domain.destroyed() : r.state.isFinal();
+        }
+        return false;
+    }
+
+    /** The handles of all but the newest {@code keep} finished sessions (handles grow with age). */
+    static List<Long> toRetire(Map<Long, ?> sessions, java.util.function.Predicate<Object> finished, int keep) {
+        List<Long> done = new ArrayList<>();
+        for (Map.Entry<Long, ?> e : sessions.entrySet()) {
+            if (finished.test(e.getValue())) {
+                done.add(e.getKey());
+            }
+        }
+        if (done.size() <= keep) {
+            return List.of();
+        }
+        java.util.Collections.sort(done);
+        return done.subList(0, done.size() - keep);
+    }
+
     SourceRun source(long handle) throws HypervisorException {
         if (runs.get(handle) instanceof SourceRun s) {
             return s;
@@ -277,6 +321,7 @@ final class Migrations {
             long h = nextHandle.getAndIncrement();
             runs.put(h, new SourceRun(h, d, r, ini, Records.encode(RecordType.HELLO, hello)));
             handles.put(r.id, h);
+            retireFinishedRuns();
             LOG.info("host {}: migration {} of {} begins (source, secure)", hv.hostId, r.id, d.config.name());
             return h;
         }
@@ -737,6 +782,7 @@ final class Migrations {
         Domain d = hv.newDomain(request.config(), false, DomainState.INCOMING);
         long h = nextHandle.getAndIncrement();
         runs.put(h, new DestinationRun(h, d, request, new Responder(creds, config, StreamHeader.secureV1())));
+        retireFinishedRuns();
         return h;
     }
 
