@@ -342,12 +342,12 @@ final class ProtectedProcess {
 
     /**
      * The host's scrubbed free plaintext memory: wiped 1 MiB chunks of zeroized processes, up to
-     * {@code sealift.sim.free-pool-mib} MiB (default 1024; 0 turns it off). Only zeroed chunks go in.
+     * {@code sealift.sim.free-pool-mib} MiB (default 512; 0 turns it off). Only zeroed chunks go in.
      */
     static final class FreeChunks {
 
         /** This hypervisor process's pool. */
-        static final FreeChunks HOST = new FreeChunks(Integer.getInteger("sealift.sim.free-pool-mib", 1024));
+        static final FreeChunks HOST = new FreeChunks(Integer.getInteger("sealift.sim.free-pool-mib", 512));
 
         private final int limit;
         private final java.util.concurrent.ConcurrentLinkedDeque<ByteBuffer> chunks =
