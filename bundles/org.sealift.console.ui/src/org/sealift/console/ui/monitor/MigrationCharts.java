@@ -194,6 +194,14 @@ public final class MigrationCharts extends Composite {
         } finally {
             for (Chart c : List.of(pages, throughput, downtime)) {
                 c.suspendUpdate(false);
+                if (c == pages) {
+                    // SWTChart turns stacking off whenever a series is set that holds a zero (a round without
+                    // protected pages, the empty chart) and computes stacks only while updates run: turn it on again
+                    // now, or normal and protected pages stand side by side instead of on one another
+                    for (String id : List.of(NORMAL, PROTECTED)) {
+                        pages.getSeriesSet().getSeries(id).enableStack(true);
+                    }
+                }
                 // SWTChart paints titles and tick labels on the chart itself, not on its plot area, and resuming
                 // only lays out: without a redraw of the whole chart they kept the previous run's values
                 org.eclipse.swt.graphics.Point size = c.getSize();
