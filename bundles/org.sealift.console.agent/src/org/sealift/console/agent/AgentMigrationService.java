@@ -1,10 +1,12 @@
 package org.sealift.console.agent;
 
 import java.io.IOException;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 
 import org.eclipse.core.runtime.IProgressMonitor;
@@ -244,10 +246,21 @@ public final class AgentMigrationService implements MigrationService {
      */
     public MigrationHandle follow(MigrationRequest request, String migrationId, long afterEventId,
             Consumer<MigrationEvent> events) throws MigrationException {
+        return follow(request, migrationId, afterEventId, events, null);
+    }
+
+    /**
+     * As {@link #follow(MigrationRequest, String, long, Consumer)}, and delivers each event that carries the time the
+     * agent saw it (the events' {@code at}, the outcome's {@code finishedAt}) to {@code timed} with that time: a
+     * replay arrives in a burst, and a timeline drawn from arrival times would squeeze the whole migration into it.
+     */
+    public MigrationHandle follow(MigrationRequest request, String migrationId, long afterEventId,
+            Consumer<MigrationEvent> events, BiConsumer<MigrationEvent, Instant> timed) throws MigrationException {
         try {
             AgentApi api = directory.api(request.sourceHostId());
             EventStream stream = api.events(TYPES, afterEventId);
             Run run = new Run(directory, api, migrationId, request, stream, events);
+            run.timed = timed;
             if (run.outcome(api.get("/v1/migrations/" + migrationId))) {
                 stream.close();
                 return run;
@@ -267,6 +280,8 @@ public final class AgentMigrationService implements MigrationService {
         private final String id;
         private final MigrationRequest request;
         private final Consumer<MigrationEvent> events;
+        /** Where events with their agent's time go (a migration followed late), or null: all go to {@link #events}. */
+        private BiConsumer<MigrationEvent, Instant> timed;
         private EventStream stream;
         private MigrationPhase lastPhase;
         private int lastRound = -1;
@@ -360,10 +375,10 @@ public final class AgentMigrationService implements MigrationService {
                     }
                     if (p != lastPhase) {
                         lastPhase = p;
-                        events.accept(new MigrationEvent.PhaseChanged(id, p));
+                        emit(new MigrationEvent.PhaseChanged(id, p), d.path("at"));
                     }
                 }
-                case "round" -> round(d.path("round"));
+                case "round" -> round(d.path("round"), d.path("at"));
                 case "anomaly" -> anomaly(d.path("detail").asText(""));
                 default -> {
                 }
@@ -371,13 +386,34 @@ public final class AgentMigrationService implements MigrationService {
             return false;
         }
 
-        private void round(JsonNode r) {
+        private void round(JsonNode r, JsonNode at) {
             int n = r.path("round").asInt(-1);
             if (n <= lastRound) {
                 return; // replayed after a reconnect
             }
             lastRound = n;
-            events.accept(new MigrationEvent.RoundCompleted(id, stats(r)));
+            emit(new MigrationEvent.RoundCompleted(id, stats(r)), at);
+        }
+
+        /** To the timed sink with the agent's time {@code at} (epoch ms, or an ISO instant) when both exist. */
+        private void emit(MigrationEvent e, JsonNode at) {
+            Instant when = null;
+            if (timed != null && at != null) {
+                if (at.isNumber() && at.asLong() > 0) {
+                    when = Instant.ofEpochMilli(at.asLong());
+                } else if (at.isTextual()) {
+                    try {
+                        when = Instant.parse(at.asText());
+                    } catch (java.time.format.DateTimeParseException notATime) {
+                        when = null;
+                    }
+                }
+            }
+            if (when != null) {
+                timed.accept(e, when);
+            } else {
+                events.accept(e);
+            }
         }
 
         private void anomaly(String text) {
@@ -405,10 +441,10 @@ public final class AgentMigrationService implements MigrationService {
                 return false;
             }
             for (JsonNode r : v.path("rounds")) {
-                round(r); // rounds the stream did not bring (a reconnect past the agent's replay window)
+                round(r, null); // rounds the stream did not bring (a reconnect past the agent's replay window)
             }
             events.accept(new MigrationEvent.PhaseChanged(id, MigrationPhase.FINISHED));
-            events.accept(new MigrationEvent.Finished(id, summary(v)));
+            emit(new MigrationEvent.Finished(id, summary(v)), v.path("finishedAt"));
             return true;
         }
 

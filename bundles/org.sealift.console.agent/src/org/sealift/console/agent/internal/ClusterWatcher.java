@@ -181,7 +181,7 @@ public final class ClusterWatcher {
             }
         });
         try {
-            handle.set(migrations.follow(request, id, afterEventId, monitor::accept));
+            handle.set(migrations.follow(request, id, afterEventId, monitor::accept, monitor::accept));
         } catch (MigrationException e) {
             monitor.startFailed(request, "cannot follow migration " + id + " started elsewhere: " + e.getMessage());
         }

@@ -1,6 +1,7 @@
 package org.sealift.console.core.internal;
 
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -34,6 +35,8 @@ public final class MigrationMonitorServiceImpl implements MigrationMonitorServic
     private final Map<String, Long> startNanos = new HashMap<>();
     private final Map<String, Runnable> cancels = new HashMap<>();
     private final Clock clock;
+    /** Per run followed with its source's event times: the time of its first timed event. */
+    private final Map<String, Instant> eventBase = new HashMap<>();
     private final LongSupplier nanos;
     private MonitorSnapshot snapshot = MonitorSnapshot.EMPTY;
     private int failedStarts;
@@ -93,6 +96,22 @@ public final class MigrationMonitorServiceImpl implements MigrationMonitorServic
 
     @Override
     public synchronized void accept(MigrationEvent event) {
+        accept(event, -1);
+    }
+
+    @Override
+    public synchronized void accept(MigrationEvent event, Instant sourceTime) {
+        if (sourceTime == null) {
+            accept(event, -1);
+            return;
+        }
+        // the first timed event of a run is its time zero (a replay starts with the migration's first phase)
+        Instant base = eventBase.computeIfAbsent(event.migrationId(), k -> sourceTime);
+        accept(event, Math.max(0, Duration.between(base, sourceTime).toMillis()));
+    }
+
+    /** {@code atMillis}: the event's time in the run, or -1 for "as it arrives". */
+    private void accept(MigrationEvent event, long atMillis) {
         String id = event.migrationId();
         MigrationRun r = runs.get(id);
         if (r == null) {
@@ -101,7 +120,7 @@ public final class MigrationMonitorServiceImpl implements MigrationMonitorServic
         if (r.isFinished()) {
             return; // nothing follows Finished; a late duplicate must not reopen the run
         }
-        long at = elapsedMillis(id);
+        long at = atMillis >= 0 ? atMillis : elapsedMillis(id);
         MigrationRun next;
         if (event instanceof MigrationEvent.PhaseChanged p && p.phase() == MigrationPhase.FINISHED) {
             return; // the run ends with its Finished event, which carries the outcome; until then it is not over

@@ -25,6 +25,14 @@ public interface MigrationMonitorService {
     /** One event from an agent's stream (phases, rounds, anomalies, the end). */
     void accept(MigrationEvent event);
 
+    /**
+     * An event with the time its source saw it (a replay of a migration followed late, started elsewhere): the
+     * timeline places it at that time, relative to the run's first timed event, not at its arrival.
+     */
+    default void accept(MigrationEvent event, java.time.Instant at) {
+        accept(event);
+    }
+
     /** The source agent refused to start the migration; kept in the history with the reason. */
     void startFailed(MigrationRequest request, String reason);
 

@@ -1512,17 +1512,19 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
         return text -> {
             run.anomaly(text);
             LOG.warn("migration {}: {}", shortId(run.id), text);
-            events.publish("anomaly", new AnomalyEvent(run.id, run.vm, config.hostId(), text));
+            events.publish("anomaly", new AnomalyEvent(run.id, run.vm, config.hostId(), text, clock.millis()));
         };
     }
 
-    record PhaseEvent(String migrationId, String vm, String host, String role, String phase) {
+    /** {@code at}: when the agent saw it, milliseconds since the epoch (a replayed event keeps its time). */
+    record PhaseEvent(String migrationId, String vm, String host, String role, String phase, long at) {
     }
 
-    record RoundEvent(String migrationId, String vm, String host, String role, MigrationRun.RoundView round) {
+    record RoundEvent(String migrationId, String vm, String host, String role, MigrationRun.RoundView round,
+            long at) {
     }
 
-    record AnomalyEvent(String migrationId, String vm, String host, String detail) {
+    record AnomalyEvent(String migrationId, String vm, String host, String detail, long at) {
     }
 
     private MigrationListener listener(MigrationRun run) {
@@ -1534,15 +1536,16 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
                 run.phase(p.phase());
                 LOG.info("migration {} of {} {} -> {}: {}", shortId(run.id), run.vm, run.sourceHost,
                         run.destinationHost, p.phase());
-                events.publish("phase", new PhaseEvent(run.id, run.vm, config.hostId(), run.role, p.phase().name()));
+                events.publish("phase", new PhaseEvent(run.id, run.vm, config.hostId(), run.role, p.phase().name(),
+                        clock.millis()));
             } else if (e instanceof MigrationEvent.RoundCompleted r) {
                 run.round(r.stats());
                 events.publish("round", new RoundEvent(run.id, run.vm, config.hostId(), run.role,
-                        MigrationRun.RoundView.of(r.stats())));
+                        MigrationRun.RoundView.of(r.stats()), clock.millis()));
             } else if (e instanceof MigrationEvent.AnomalySeen a) {
                 run.anomaly(a.kind() + ": " + a.detail());
                 events.publish("anomaly", new AnomalyEvent(run.id, run.vm, config.hostId(), a.kind() + ": "
-                        + a.detail()));
+                        + a.detail(), clock.millis()));
             }
         };
     }

@@ -118,6 +118,15 @@ class DaemonApiTest {
         }
         JsonNode outcome = events.get(events.size() - 1).data();
         assertEquals("COMMITTED", outcome.path("outcome").asText(), outcome.toString());
+        // every phase and round carries the agent's time, in order, so a late client can draw the timeline
+        long last = 0;
+        for (AgentClient.Event e : events) {
+            if (e.type().equals("phase") || e.type().equals("round")) {
+                long at = e.data().path("at").asLong();
+                assertTrue(at >= last && at > 1_700_000_000_000L, e.type() + " at " + at + " after " + last);
+                last = at;
+            }
+        }
         assertTrue(events.stream().anyMatch(e -> e.type().equals("round")), "round events were streamed");
         assertTrue(events.stream().anyMatch(e -> e.type().equals("phase")
                 && e.data().path("phase").asText().equals("RELEASED")), "phase events were streamed");

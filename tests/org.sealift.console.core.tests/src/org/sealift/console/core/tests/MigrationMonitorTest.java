@@ -72,6 +72,36 @@ class MigrationMonitorTest {
         assertEquals("web-1: h1 \u2192 h2", run.title());
     }
 
+    /**
+     * A migration started elsewhere is followed late: its events are replayed in one burst. The timeline takes the
+     * times the agent saw them, so the phases keep their lengths instead of collapsing into the burst.
+     */
+    @Test
+    void aReplayedMigrationKeepsItsAgentsTimesNotTheBurstsArrival() {
+        Instant t0 = Instant.parse("2026-03-01T11:59:58Z");
+        monitor.register("m9", REQ, null);
+        nanos.set(1_500_000_000); // everything below arrives at this one moment
+        monitor.accept(new MigrationEvent.PhaseChanged("m9", MigrationPhase.HANDSHAKE), t0);
+        monitor.accept(new MigrationEvent.PhaseChanged("m9", MigrationPhase.PRECOPY), t0.plusMillis(40));
+        monitor.accept(new MigrationEvent.RoundCompleted("m9", new RoundStats(0, 25_000, 600, 0, 104_857_600, 2_560,
+                850_000_000, false)), t0.plusMillis(890));
+        monitor.accept(new MigrationEvent.PhaseChanged("m9", MigrationPhase.STOP_AND_COPY), t0.plusMillis(900));
+        monitor.accept(new MigrationEvent.RoundCompleted("m9", new RoundStats(1, 2_500, 60, 0, 10_500_000, 0,
+                60_000_000, true)), t0.plusMillis(960));
+        monitor.accept(new MigrationEvent.PhaseChanged("m9", MigrationPhase.RELEASED), t0.plusMillis(1_100));
+        monitor.accept(new MigrationEvent.PhaseChanged("m9", MigrationPhase.FINISHED)); // untimed, as the status sends it
+        monitor.accept(new MigrationEvent.Finished("m9", new MigrationSummary("m9", "vm-web", MigrationMode.SECURE,
+                MigrationOutcome.COMMITTED, "completed", List.of(), 1_300_000_000, 210_000_000, List.of())),
+                t0.plusMillis(1_300));
+
+        MigrationRun run = monitor.current().run("m9").orElseThrow();
+        assertEquals(List.of(new PhaseMark(MigrationPhase.HANDSHAKE, 0), new PhaseMark(MigrationPhase.PRECOPY, 40),
+                new PhaseMark(MigrationPhase.STOP_AND_COPY, 900), new PhaseMark(MigrationPhase.RELEASED, 1100),
+                new PhaseMark(MigrationPhase.FINISHED, 1300)), run.timeline());
+        assertEquals(890, run.rounds().get(0).atMillis());
+        assertEquals(960, run.rounds().get(1).atMillis());
+    }
+
     @Test
     void eventsAfterTheEndDoNotReopenARun() {
         monitor.register("m2", REQ, null);
