@@ -105,6 +105,12 @@ public final class MigrationMonitorServiceImpl implements MigrationMonitorServic
             accept(event, -1);
             return;
         }
+        if (event instanceof MigrationEvent.Finished && !eventBase.containsKey(event.migrationId())) {
+            // a run whose other events came untimed (an agent without event times, or adopted after its end): its
+            // end goes where they are, on the arrival clock, not at time zero of a clock nothing else uses
+            accept(event, -1);
+            return;
+        }
         // the first timed event of a run is its time zero (a replay starts with the migration's first phase)
         Instant base = eventBase.computeIfAbsent(event.migrationId(), k -> sourceTime);
         accept(event, Math.max(0, Duration.between(base, sourceTime).toMillis()));

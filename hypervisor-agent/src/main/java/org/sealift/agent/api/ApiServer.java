@@ -258,7 +258,7 @@ public final class ApiServer implements AutoCloseable {
             if (t != null && !t.isBlank()) {
                 types.addAll(Arrays.asList(t.split(",")));
             }
-            long last = 0;
+            long last = -1; // no header: no replay; "0" (a client that saw nothing yet) replays everything held
             String lastHeader = request.getHeaders().get("Last-Event-ID");
             if (lastHeader != null) {
                 try {

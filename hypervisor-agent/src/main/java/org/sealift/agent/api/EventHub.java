@@ -99,7 +99,8 @@ public final class EventHub implements AutoCloseable {
 
     /**
      * Adds a subscriber; it first receives {@code greeting} (if not null), then the retained events after
-     * {@code lastEventId} (0: none) that pass {@code types} (empty: all types), then every new event.
+     * {@code lastEventId} (-1: none; ids start at 1, so 0 replays everything retained) that pass {@code types}
+     * (empty: all types), then every new event.
      */
     public synchronized void subscribe(Subscriber subscriber, Set<String> types, long lastEventId,
             String greeting) {
@@ -113,7 +114,7 @@ public final class EventHub implements AutoCloseable {
         // and holding the hub's lock keeps publish() from slipping in between the replay and the new events
         subscriptions.add(subscription);
         boolean alive = greeting == null || subscriber.offer(greeting);
-        if (alive && lastEventId > 0) {
+        if (alive && lastEventId >= 0) {
             for (Event e : recent) {
                 if (e.id() > lastEventId && filter.test(e.type()) && !subscriber.offer(e.frame())) {
                     alive = false;

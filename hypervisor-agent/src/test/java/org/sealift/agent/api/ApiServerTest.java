@@ -351,12 +351,20 @@ class ApiServerTest {
         Iterator<String> g = again.body().iterator();
         assertEquals("2|round|{\"migrationId\":\"m-1\",\"round\":1,\"pages\":262144}", nextEvent(g));
         assertEquals("3|phase|{\"migrationId\":\"m-1\",\"phase\":\"COMMITTED\"}", nextEvent(g));
+        // a client that saw nothing yet (Last-Event-ID: 0) gets everything retained, from the first event on
+        HttpResponse<Stream<String>> fromStart = aliceClient().send(HttpRequest.newBuilder(uri("/v1/events"))
+                .header("Last-Event-ID", "0").build(), BodyHandlers.ofLines());
+        Iterator<String> z = fromStart.body().iterator();
+        assertEquals("1|phase|{\"migrationId\":\"m-1\",\"phase\":\"PRECOPY\"}", nextEvent(z));
+        assertEquals("2|round|{\"migrationId\":\"m-1\",\"round\":1,\"pages\":262144}", nextEvent(z));
+        assertEquals("3|phase|{\"migrationId\":\"m-1\",\"phase\":\"COMMITTED\"}", nextEvent(z));
 
         // closing the hub (agent shutdown) ends every stream cleanly
         events.close();
         assertEquals(null, nextEvent(a));
         assertEquals(null, nextEvent(r));
         assertEquals(null, nextEvent(g));
+        assertEquals(null, nextEvent(z), "after the replay it ends with the hub like the others");
     }
 
     record Phase(String migrationId, String phase) {

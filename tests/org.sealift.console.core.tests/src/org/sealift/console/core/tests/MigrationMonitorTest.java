@@ -103,6 +103,19 @@ class MigrationMonitorTest {
     }
 
     @Test
+    void anEndWithATimeAfterUntimedEventsStaysOnTheirClock() {
+        monitor.register("m8", REQ, null);
+        nanos.set(400_000_000);
+        monitor.accept(new MigrationEvent.PhaseChanged("m8", MigrationPhase.PRECOPY));
+        nanos.set(700_000_000);
+        monitor.accept(new MigrationEvent.Finished("m8", new MigrationSummary("m8", "vm-web", MigrationMode.SECURE,
+                MigrationOutcome.COMMITTED, "completed", List.of(), 700_000_000, 20_000_000, List.of())),
+                Instant.parse("2026-03-01T11:00:00Z"));
+        assertEquals(List.of(new PhaseMark(MigrationPhase.HANDSHAKE, 0), new PhaseMark(MigrationPhase.PRECOPY, 400),
+                new PhaseMark(MigrationPhase.FINISHED, 700)), monitor.current().run("m8").orElseThrow().timeline());
+    }
+
+    @Test
     void eventsAfterTheEndDoNotReopenARun() {
         monitor.register("m2", REQ, null);
         monitor.accept(new MigrationEvent.Finished("m2", new MigrationSummary("m2", "vm-web", MigrationMode.SECURE,
