@@ -261,7 +261,13 @@ public final class AgentMigrationService implements MigrationService {
             EventStream stream = api.events(TYPES, afterEventId);
             Run run = new Run(directory, api, migrationId, request, stream, events);
             run.timed = timed;
-            if (run.outcome(api.get("/v1/migrations/" + migrationId))) {
+            JsonNode status = api.get("/v1/migrations/" + migrationId);
+            // ended before it was followed (a short migration): its events are still in the agent's replay, with
+            // their times; take them from there, and the status only if the replay no longer holds its end
+            if (afterEventId >= 0 && Run.ended(status) && run.replay(REPLAY_WAIT_MILLIS)) {
+                return run;
+            }
+            if (run.outcome(status)) {
                 stream.close();
                 return run;
             }
@@ -271,8 +277,13 @@ public final class AgentMigrationService implements MigrationService {
         }
     }
 
+    /** How long following an ended migration waits for its replayed events before it takes the status instead. */
+    private static final long REPLAY_WAIT_MILLIS = 2000;
+
     /** One migration followed on its source agent's event stream. */
     private static final class Run implements MigrationHandle {
+
+        private static final Object END_OF_STREAM = new Object();
 
         private final AgentDirectory directory;
         /** The source agent's client; taken again from the directory when the settings changed meanwhile. */
@@ -422,6 +433,62 @@ public final class AgentMigrationService implements MigrationService {
                     : "ANOMALY";
             events.accept(new MigrationEvent.AnomalySeen(id, kind, colon > 0 && !kind.equals("ANOMALY")
                     ? text.substring(colon + 2) : text));
+        }
+
+        /** True if {@code v} (a migration's status) shows it ended and settled: what {@link #outcome} delivers. */
+        static boolean ended(JsonNode v) {
+            String state = v.path("state").asText("");
+            return !v.path("inDoubt").asBoolean(false) && !state.equals("in_doubt") && state.equals("finished")
+                    && !v.path("outcome").isMissingNode() && !v.path("outcome").isNull();
+        }
+
+        /**
+         * Delivers the replayed events of an ended migration up to its outcome, on this thread; a reader thread only
+         * queues them, so nothing here can block longer than {@code waitMillis}. Closes the stream either way.
+         *
+         * @return true once Finished was delivered from the replay
+         */
+        boolean replay(long waitMillis) {
+            java.util.concurrent.BlockingQueue<Object> queue = new java.util.concurrent.LinkedBlockingQueue<>();
+            EventStream s = stream;
+            Thread reader = new Thread(() -> {
+                try {
+                    for (Optional<EventStream.Event> e = s.next(); e.isPresent(); e = s.next()) {
+                        queue.add(e.get());
+                    }
+                } catch (IOException broken) {
+                    // closed below, or the agent went away: the status is the fallback
+                }
+                queue.add(END_OF_STREAM);
+            }, "sealift-replay-" + id);
+            reader.setDaemon(true);
+            reader.start();
+            long deadline = System.nanoTime() + waitMillis * 1_000_000L;
+            try {
+                while (true) {
+                    long left = deadline - System.nanoTime();
+                    Object o = left <= 0 ? null : queue.poll(left, java.util.concurrent.TimeUnit.NANOSECONDS);
+                    if (o == null || o == END_OF_STREAM) {
+                        return false;
+                    }
+                    EventStream.Event e = (EventStream.Event) o;
+                    if (e.id() >= 0) {
+                        lastEventId = e.id();
+                    }
+                    try {
+                        if (handle(e)) {
+                            return true;
+                        }
+                    } catch (RuntimeException unreadable) {
+                        // as in follow(): one unreadable event does not stop the rest
+                    }
+                }
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+                return false;
+            } finally {
+                s.close();
+            }
         }
 
         /** Delivers what the status shows and Finished, unless the migration is still in doubt. */

@@ -31,6 +31,7 @@ import org.sealift.console.core.tests.fixtures.LabCluster;
 import org.sealift.model.MigrationMode;
 import org.sealift.model.MigrationOptions;
 import org.sealift.model.MigrationOutcome;
+import org.sealift.model.MigrationPhase;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
@@ -107,6 +108,17 @@ class ClusterWatcherLabTest {
         assertEquals("h2", run.request().destinationHostId());
         assertEquals(MigrationMode.SECURE, run.request().options().mode());
         assertTrue(run.rounds().size() >= 2, "rounds reached the monitor: " + run.rounds());
+        // followed late (it may even have ended before the watcher took it up), yet drawn on the agent's clock:
+        // the phases in order and the timeline as long as the migration, not squeezed into the replay's burst
+        List<org.sealift.console.core.monitor.PhaseMark> marks = run.timeline();
+        for (int i = 1; i < marks.size(); i++) {
+            assertTrue(marks.get(i).atMillis() >= marks.get(i - 1).atMillis(), "timeline in order: " + marks);
+        }
+        long drawn = marks.get(marks.size() - 1).atMillis();
+        long measured = run.summary().totalNanos() / 1_000_000L;
+        assertTrue(drawn >= measured / 2 && drawn <= measured + 1000, "timeline " + drawn + " ms for a migration of "
+                + measured + " ms: " + marks);
+        assertTrue(marks.stream().anyMatch(m -> m.phase() == MigrationPhase.PRECOPY), marks.toString());
 
         // nobody refreshed the inventory: the watcher's update moves db-01 from h1 to h2
         Await.until(() -> !names("h1").contains("db-01") && names("h2").contains("db-01"),
