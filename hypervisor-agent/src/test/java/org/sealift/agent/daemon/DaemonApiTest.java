@@ -260,8 +260,12 @@ class DaemonApiTest {
                 null, new byte[0]));
         // DONE never reaches the source: after its deadline the migration is in doubt, the VM paused at h1
         JsonNode doubt = api.awaitEnd("h1", id);
-        assertEquals("in_doubt", doubt.path("state").asText(), doubt.toString());
-        assertEquals(4, ClientCommands.exitCode(doubt));
+        if (doubt.path("state").asText().equals("in_doubt")) {
+            assertEquals(4, ClientCommands.exitCode(doubt));
+        } else {
+            // the agent settled it before this poll (200 ms) saw the doubt: its record shows it went through it
+            assertTrue(doubt.path("anomalies").toString().contains("DONE not received within"), doubt.toString());
+        }
         // the agent re-serves RELEASE to h2 and imports its DONE: settled, one running copy, at h2
         JsonNode settled;
         do {
