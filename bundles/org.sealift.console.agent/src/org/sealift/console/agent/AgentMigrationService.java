@@ -338,20 +338,7 @@ public final class AgentMigrationService implements MigrationService {
                     if (e.isEmpty()) {
                         throw new IOException("the agent ended the event stream");
                     }
-                    if (e.get().id() >= 0) {
-                        lastEventId = e.get().id();
-                    }
-                    boolean done;
-                    try {
-                        done = handle(e.get());
-                    } catch (RuntimeException unreadable) {
-                        // one event this console cannot read must not stop it from following the migration
-                        events.accept(new MigrationEvent.AnomalySeen(id, "CONSOLE", "cannot read the '"
-                                + e.get().type() + "' event " + e.get().data() + " of " + api.describe() + ": "
-                                + unreadable.getMessage()));
-                        done = false;
-                    }
-                    if (done) {
+                    if (deliver(e.get())) {
                         stream.close();
                         return;
                     }
@@ -361,6 +348,21 @@ public final class AgentMigrationService implements MigrationService {
                         return;
                     }
                 }
+            }
+        }
+
+        /** Notes the event's id and hands it on; true once Finished was delivered. */
+        private boolean deliver(EventStream.Event e) {
+            if (e.id() >= 0) {
+                lastEventId = e.id();
+            }
+            try {
+                return handle(e);
+            } catch (RuntimeException unreadable) {
+                // one event this console cannot read must not stop it from following the migration
+                events.accept(new MigrationEvent.AnomalySeen(id, "CONSOLE", "cannot read the '" + e.type()
+                        + "' event " + e.data() + " of " + api.describe() + ": " + unreadable.getMessage()));
+                return false;
             }
         }
 
@@ -471,16 +473,8 @@ public final class AgentMigrationService implements MigrationService {
                     if (o == null || o == END_OF_STREAM) {
                         return false;
                     }
-                    EventStream.Event e = (EventStream.Event) o;
-                    if (e.id() >= 0) {
-                        lastEventId = e.id();
-                    }
-                    try {
-                        if (handle(e)) {
-                            return true;
-                        }
-                    } catch (RuntimeException unreadable) {
-                        // as in follow(): one unreadable event does not stop the rest
+                    if (deliver((EventStream.Event) o)) {
+                        return true;
                     }
                 }
             } catch (InterruptedException interrupted) {
