@@ -196,9 +196,7 @@ class SourceSealingTest {
     void aSpareTooSmallForTheNextSessionStaysASpare() throws Exception {
         Path spare = sealing.file.resolveSibling(SourceSealing.SpareSlots.SPARE_NAME);
         sealing.close();
-        DomainConfig big = new DomainConfig("big", 4, 2, List.of(ProtectedProcessSpec.of("c", 200, 400)),
-                WorkloadSpec.idle(0));
-        Domain d = Domain.create(2, big, dir.resolve("mem"), random, true);
+        Domain d = bigDomain();
         try (SourceSealing s = new SourceSealing(key, mid, vm, d.processes, dir.resolve("mem/big.sealed"))) {
             assertTrue(Files.exists(spare), "a 13-page session's file cannot hold 400 slots");
             assertTrue(Files.size(s.file) >= 400L * SourceSealing.PAGE_RECORD);
@@ -213,9 +211,7 @@ class SourceSealingTest {
         Path spare = sealing.file.resolveSibling(SourceSealing.SpareSlots.SPARE_NAME);
         sealing.close(); // a 13-page spare, as a warm-up leaves
         long small = Files.size(spare);
-        DomainConfig big = new DomainConfig("big", 4, 2, List.of(ProtectedProcessSpec.of("c", 200, 400)),
-                WorkloadSpec.idle(0));
-        Domain d = Domain.create(2, big, dir.resolve("mem"), random, true);
+        Domain d = bigDomain();
         try {
             Path bigFile;
             try (SourceSealing s = new SourceSealing(key, mid, vm, d.processes, dir.resolve("mem/big1.sealed"))) {
@@ -232,5 +228,12 @@ class SourceSealingTest {
             d.destroy();
         }
         sealing = new SourceSealing(key, mid, vm, domain.processes, dir.resolve("mem/again.sealed"));
+    }
+
+    /** A domain with one 400-page protected process: more slots than the fixture's 13-page session file holds. */
+    private Domain bigDomain() throws Exception {
+        DomainConfig big = new DomainConfig("big", 4, 2, List.of(ProtectedProcessSpec.of("c", 200, 400)),
+                WorkloadSpec.idle(0));
+        return Domain.create(2, big, dir.resolve("mem"), random, true);
     }
 }
