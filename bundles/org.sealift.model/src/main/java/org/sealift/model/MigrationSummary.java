@@ -13,7 +13,10 @@ import java.util.Objects;
  * @param outcome         how it ended
  * @param reason          why it ended that way: "completed" for a commit, else a stable reason name and a message
  * @param rounds          per-round statistics, in order
- * @param totalNanos      from the start of the migration to its end
+ * @param totalNanos      from the start of the migration to its commit (the source holds the destination's proof
+ *                        that the VM runs there, and the original may be discarded, as Clark et al. define total
+ *                        migration time); for any other outcome, to the end of the run. Cleanup after the commit
+ *                        (destroying the source domain, unmapping, the attestation) is not in it
  * @param downtimeNanos   from pause at the source to resume at the destination, 0 if the VM never paused
  * @param anomalies       anomalies seen (replay, tamper, reorder, unexpected record, deadline), as text
  */

@@ -97,6 +97,8 @@ public final class SourceMigration {
     private long startNanos;
     private long pauseNanos;
     private long resumeSeenNanos;
+    /** When the commit was known (DONE verified, or the plain destination's END): the end of the total time. */
+    private long committedNanos;
     private MigrationOutcome outcome;
     private String reason = "";
     private Reason failure;
@@ -440,6 +442,7 @@ public final class SourceMigration {
         }
         out.writeFramed(sealed.records(), sealed.count());
         roundProtected += sealed.count();
+        sealed.release(); // copied into the stream's buffers: the backend may reuse its memory
     }
 
     // ---- complete ---------------------------------------------------------------------------------------------
@@ -500,6 +503,7 @@ public final class SourceMigration {
             }
             resumeSeenNanos = ticker.nanoTime();
             session.onDone(done.recordBytes());
+            committedNanos = ticker.nanoTime();
             out.end();
         } else {
             commitToRelease();
@@ -513,6 +517,7 @@ public final class SourceMigration {
             resumeSeenNanos = ticker.nanoTime();
             released = true;
             plain.finish(true);
+            committedNanos = ticker.nanoTime();
         }
         watchdog.clearDeadline();
         outcome = MigrationOutcome.COMMITTED;
@@ -753,7 +758,7 @@ public final class SourceMigration {
     }
 
     private MigrationResult result() {
-        long end = ticker.nanoTime();
+        long end = committedNanos != 0 ? committedNanos : ticker.nanoTime();
         long downtime = resumeSeenNanos == 0 || pauseNanos == 0 ? 0 : Math.max(0, resumeSeenNanos - pauseNanos);
         if (outcome == null) {
             outcome = MigrationOutcome.ABORTED_BY_SOURCE;

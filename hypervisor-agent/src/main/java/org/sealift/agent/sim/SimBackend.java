@@ -588,6 +588,7 @@ public final class SimBackend implements HypervisorBackend {
                 lengths[i] = r.remaining();
                 all.put(r);
             }
+            b.release();
         }
         all.flip();
         return new SealedBatch(parts.isEmpty() ? SealedBatch.Kind.PAGE : parts.get(0).kind(), ids, versions, offsets,

@@ -2,12 +2,17 @@ package org.sealift.agent.spi;
 
 import java.nio.ByteBuffer;
 import java.util.Objects;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Sealed page or vCPU-context records made by the source hypervisor, back to back in one buffer, each a complete
  * SEALED record as docs/protocol.md frames it (ready to write to the stream unchanged). Per record the public header
  * fields are exposed (kind, pfn or vCPU id, version); the ciphertext and tag are opaque: only the destination
  * hypervisor holds the sealing key.
+ *
+ * <p>A backend may lend the buffer: once the caller has written the records out it calls {@link #release()}, after
+ * which the batch must not be read again (the backend reuses the memory for a later batch). A batch that is never
+ * released is simply garbage collected; callers that keep records (attack tooling, tests) never release.
  */
 public final class SealedBatch {
 
@@ -22,12 +27,22 @@ public final class SealedBatch {
     private final int[] offsets;
     private final int[] lengths;
     private final ByteBuffer records;
+    private final AtomicReference<Runnable> release;
 
     /**
      * @param ids     pfn (pages) or vCPU id per record
      * @param offsets start of each record in {@code records} (relative to its position 0)
      */
     public SealedBatch(Kind kind, long[] ids, long[] versions, int[] offsets, int[] lengths, ByteBuffer records) {
+        this(kind, ids, versions, offsets, lengths, records, null);
+    }
+
+    /**
+     * @param release run once by {@link #release()}: gives {@code records}' memory back to the backend that lent it
+     */
+    public SealedBatch(Kind kind, long[] ids, long[] versions, int[] offsets, int[] lengths, ByteBuffer records,
+            Runnable release) {
+        this.release = new AtomicReference<>(release);
         this.kind = Objects.requireNonNull(kind, "kind");
         int n = ids.length;
         if (versions.length != n || offsets.length != n || lengths.length != n) {
@@ -75,5 +90,13 @@ public final class SealedBatch {
 
     public int byteLength() {
         return records.remaining();
+    }
+
+    /** The caller is done with this batch (it wrote the records out): its buffer may be reused. Idempotent. */
+    public void release() {
+        Runnable r = release.getAndSet(null);
+        if (r != null) {
+            r.run();
+        }
     }
 }

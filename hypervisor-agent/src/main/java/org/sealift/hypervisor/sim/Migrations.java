@@ -976,48 +976,34 @@ final class Migrations {
                     "sealed records are accepted only between FINISH and the MANIFEST (migration "
                             + (r == null ? "none yet" : r.id + " is " + r.state) + ")", null);
         }
-        int accepted = 0;
-        int stale = 0;
-        long consumed = 0;
-        long total = records.remaining();
+        int[] counts = new int[2]; // accepted, stale
         try {
-            RecordDecoder dec = RecordDecoder.recordsOnly();
-            dec.feed(records.duplicate());
-            for (WireRecord w = dec.next(); w != null; w = dec.next()) {
-                consumed += w.encodedLength();
-                if (w.type() != RecordType.SEALED) {
-                    throw new ProtocolException(ProtocolException.Reason.UNEXPECTED_RECORD, "a " + w.type()
-                            + " record was handed over as a sealed record");
-                }
-                SealedBlob blob = SealedBlob.decode(w);
+            SealedRecords.forEach(records, blob -> {
                 if (blob.kind() == org.sealift.protocol.seal.SealKind.PAGE
                         && (blob.target() >= run.domain.pageCount() || !run.domain.isProtected(blob.target()))) {
                     throw new ProtocolException(ProtocolException.Reason.MANIFEST_MISMATCH, "sealed page for pfn "
                             + blob.target() + ", which is not a protected page of VM " + run.domain.config.name());
                 }
                 switch (run.received.accept(blob)) {
-                    case STORED -> accepted++;
+                    case STORED -> counts[0]++;
                     case DUPLICATE -> { }
-                    case STALE_DROPPED -> stale++;
+                    case STALE_DROPPED -> counts[1]++;
                 }
-            }
-            if (consumed != total) {
-                throw new ProtocolException(ProtocolException.Reason.TRUNCATED, "sealed records end inside a record ("
-                        + consumed + " of " + total + " bytes are complete records)");
-            }
+            });
         } catch (ProtocolException e) {
             synchronized (hv) {
                 r.anomaly(e.reason().name(), e.getMessage());
             }
             throw HypervisorException.protocol(e);
         }
+        int stale = counts[1];
         if (stale > 0) {
             synchronized (hv) {
                 r.anomalies.merge("REPLAY", (long) stale, Long::sum);
                 r.anomalyExamples.putIfAbsent("REPLAY", String.valueOf(run.received.firstReplay()));
             }
         }
-        return new SealedAcceptance(accepted, stale);
+        return new SealedAcceptance(counts[0], stale);
     }
 
     ProtocolMessage onManifest(long handle, byte[] manifestRecord) throws HypervisorException {

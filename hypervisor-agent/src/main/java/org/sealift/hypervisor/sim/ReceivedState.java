@@ -101,7 +101,7 @@ final class ReceivedState {
                     return Outcome.STALE_DROPPED;
                 }
                 p.stage(idx, page, blob.version());
-                System.arraycopy(blob.tag(), 0, tags[pi], idx * TAG, TAG);
+                blob.copyTag(tags[pi], idx * TAG);
                 return Outcome.STORED;
             }
         } finally {

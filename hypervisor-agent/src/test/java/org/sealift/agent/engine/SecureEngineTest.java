@@ -78,4 +78,40 @@ class SecureEngineTest {
         assertEquals(DomainState.RUNNING, h2.domainInfo(m.dstDom).state());
         h2.destroyDomain(m.dstDom);
     }
+
+    /**
+     * Total migration time ends at the commit (the source holds the destination's DONE, or in plain mode its END
+     * after the resume): cleanup after it, here a source domain that takes 400 ms to destroy, is not in it.
+     */
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(MigrationMode.class)
+    void totalTimeEndsAtTheCommitNotAfterTheSourceCleanup(MigrationMode mode) throws Exception {
+        boolean secure = mode == MigrationMode.SECURE;
+        DomainConfig c = new DomainConfig("total-" + (++n), 16, 1,
+                secure ? List.of(ProtectedProcessSpec.of("vault", 256, 256)) : List.of(),
+                WorkloadSpec.idle(50).withNormal(1, 2000));
+        int src = h1.createDomain(c).domId();
+        h1.resume(src);
+        SimRun run = new SimRun(h1, h2, c, src, MigrationOptions.defaults(mode));
+        long[] destroyed = new long[2];
+        run.srcHook = (call, result) -> {
+            if (call.equals("backend.destroyDomain")) {
+                destroyed[0] = System.nanoTime();
+                Thread.sleep(400);
+                destroyed[1] = System.nanoTime();
+            }
+        };
+        long t0 = System.nanoTime();
+        SimRun m = run.run();
+        long wall = System.nanoTime() - t0;
+        var summary = m.source.summary();
+        assertEquals(MigrationOutcome.COMMITTED, summary.outcome(), m.everything().toString());
+        assertTrue(destroyed[1] - destroyed[0] >= 400_000_000L, "the source domain was destroyed, slowly");
+        assertTrue(summary.totalNanos() <= destroyed[0] - t0, "total " + summary.totalNanos() / 1e6
+                + " ms ends before the source's cleanup began (" + (destroyed[0] - t0) / 1e6 + " ms in)");
+        assertTrue(summary.totalNanos() < wall - 400_000_000L, "total " + summary.totalNanos() / 1e6
+                + " ms, the whole run " + wall / 1e6 + " ms");
+        assertTrue(summary.totalNanos() >= summary.downtimeNanos() && summary.downtimeNanos() > 0);
+        h2.destroyDomain(m.dstDom);
+    }
 }

@@ -56,7 +56,8 @@ public final class Opener {
             c.init(Cipher.DECRYPT_MODE, key,
                     new GCMParameterSpec(SealCrypto.TAG_BITS, SealCrypto.nonce(blob.kind(), blob.counter())));
             c.updateAAD(SealCrypto.aad(blob.kind(), sessionPart, blob.processId(), blob.target(), blob.version()));
-            c.doFinal(body, SealedBlob.HEADER_LENGTH, body.length - SealedBlob.HEADER_LENGTH, out, offset);
+            c.doFinal(body, blob.bodyOffset() + SealedBlob.HEADER_LENGTH,
+                    blob.bodyLength() - SealedBlob.HEADER_LENGTH, out, offset);
         } catch (AEADBadTagException e) {
             // whatever a provider may have written is unauthenticated: the caller must never see it
             java.util.Arrays.fill(out, offset, offset + blob.ciphertextLength(), (byte) 0);

@@ -12,7 +12,8 @@ import org.sealift.protocol.wire.WireRecord;
 /**
  * A SEALED record body as the agent sees it: public header fields and opaque ciphertext (docs/protocol.md §4.2).
  * This is all an agent ever holds of a protected page or protected vCPU context; only the hypervisors' {@link Sealer}
- * and {@link Opener} hold the key. Immutable.
+ * and {@link Opener} hold the key. Immutable, except a {@link #view view} over an array its caller owns: it is
+ * as immutable as the caller keeps that region.
  */
 public final class SealedBlob {
 
@@ -23,14 +24,20 @@ public final class SealedBlob {
     public static final int PAGE_BODY_LENGTH = HEADER_LENGTH + PageBatch.PAGE_SIZE + TAG_LENGTH;
 
     private final byte[] body;
+    /** Where the body lies in {@code body} (0 and its length, except for a view). */
+    private final int off;
+    private final int len;
     private final SealKind kind;
     private final int processId;
     private final long counter;
     private final long target;
     private final long version;
 
-    private SealedBlob(byte[] body, SealKind kind, int processId, long counter, long target, long version) {
+    private SealedBlob(byte[] body, int off, int len, SealKind kind, int processId, long counter, long target,
+            long version) {
         this.body = body;
+        this.off = off;
+        this.len = len;
         this.kind = kind;
         this.processId = processId;
         this.counter = counter;
@@ -48,11 +55,26 @@ public final class SealedBlob {
     /** Parses a SEALED record body (from the network: every field is checked, nothing is trusted). */
     public static SealedBlob decode(byte[] body) throws ProtocolException {
         Objects.requireNonNull(body, "body");
-        if (body.length < HEADER_LENGTH + 8 + TAG_LENGTH
-                || body.length > HEADER_LENGTH + MAX_CONTEXT_LENGTH + TAG_LENGTH || body.length % 8 != 0) {
-            throw malformed("body of " + body.length + " octets is outside [56, 65584] or not a multiple of 8");
+        return decode(body, 0, body.length);
+    }
+
+    /**
+     * Parses the SEALED record body at {@code array[offset, offset + length)} without copying it: the blob reads
+     * that region for as long as it is used, so the caller must own the array and leave the region unchanged
+     * meanwhile (a receiver's private buffer, never memory another party can write). Checks as {@link #decode}.
+     */
+    public static SealedBlob view(byte[] array, int offset, int length) throws ProtocolException {
+        Objects.requireNonNull(array, "array");
+        Objects.checkFromIndexSize(offset, length, array.length);
+        return decode(array, offset, length);
+    }
+
+    private static SealedBlob decode(byte[] body, int offset, int length) throws ProtocolException {
+        if (length < HEADER_LENGTH + 8 + TAG_LENGTH
+                || length > HEADER_LENGTH + MAX_CONTEXT_LENGTH + TAG_LENGTH || length % 8 != 0) {
+            throw malformed("body of " + length + " octets is outside [56, 65584] or not a multiple of 8");
         }
-        ByteBuffer b = ByteBuffer.wrap(body);
+        ByteBuffer b = ByteBuffer.wrap(body, offset, length);
         int kindOctet = Byte.toUnsignedInt(b.get());
         SealKind kind = SealKind.fromWire(kindOctet);
         if (kind == null) {
@@ -72,8 +94,8 @@ public final class SealedBlob {
             throw malformed("seal counter 2^64-1 is never used");
         }
         if (kind == SealKind.PAGE) {
-            if (body.length != PAGE_BODY_LENGTH) {
-                throw malformed("a sealed page is " + PAGE_BODY_LENGTH + " octets, got " + body.length);
+            if (length != PAGE_BODY_LENGTH) {
+                throw malformed("a sealed page is " + PAGE_BODY_LENGTH + " octets, got " + length);
             }
             if (target < 0 || target > PageBatch.MAX_PFN) {
                 throw malformed("pfn " + Long.toUnsignedString(target) + " is beyond " + PageBatch.MAX_PFN);
@@ -81,7 +103,7 @@ public final class SealedBlob {
         } else if (target < 0 || target > 0xffff_ffffL) {
             throw malformed("vCPU id " + Long.toUnsignedString(target) + " does not fit in 32 bits");
         }
-        return new SealedBlob(body, kind, processId, counter, target, version);
+        return new SealedBlob(body, offset, length, kind, processId, counter, target, version);
     }
 
     /** Parses the body of a SEALED {@link WireRecord}. */
@@ -120,35 +142,47 @@ public final class SealedBlob {
 
     /** The GCM tag: the integrity value the manifest lists for this (target, version). */
     public byte[] tag() {
-        return Arrays.copyOfRange(body, body.length - TAG_LENGTH, body.length);
+        return Arrays.copyOfRange(body, off + len - TAG_LENGTH, off + len);
+    }
+
+    /** Copies the GCM tag into {@code out} at {@code offset} (no allocation, for tables of many tags). */
+    public void copyTag(byte[] out, int offset) {
+        System.arraycopy(body, off + len - TAG_LENGTH, out, offset, TAG_LENGTH);
     }
 
     public int ciphertextLength() {
-        return body.length - HEADER_LENGTH - TAG_LENGTH;
+        return len - HEADER_LENGTH - TAG_LENGTH;
     }
 
     public int bodyLength() {
-        return body.length;
+        return len;
     }
 
     /** A copy of the record body. */
     public byte[] body() {
-        return body.clone();
+        return Arrays.copyOfRange(body, off, off + len);
     }
 
     /** Writes the record body into {@code out} without an intermediate copy. */
     public void writeTo(ByteBuffer out) {
-        out.put(body);
+        out.put(body, off, len);
     }
 
-    /** The SEALED record with this body. The body array is shared with the record; neither is ever changed. */
+    /**
+     * The SEALED record with this body. A decoded body array is shared with the record (neither is ever changed);
+     * a view's region is copied.
+     */
     public WireRecord toRecord(long sequence) {
-        return new WireRecord(RecordType.SEALED, sequence, body);
+        return new WireRecord(RecordType.SEALED, sequence, off == 0 && len == body.length ? body : body());
     }
 
-    /** Internal access for the opener: the array itself, never handed out. */
+    /** Internal access for the opener: the array itself, never handed out; the body starts at {@link #bodyOffset}. */
     byte[] bodyArray() {
         return body;
+    }
+
+    int bodyOffset() {
+        return off;
     }
 
     @Override

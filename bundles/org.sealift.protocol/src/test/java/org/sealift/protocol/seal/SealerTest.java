@@ -147,4 +147,31 @@ class SealerTest {
         assertEquals(threads * perThread, counters.size());
         assertEquals(threads * perThread, sealer.sealings());
     }
+
+    @Test
+    void aViewOverAReceiversArrayReadsAndOpensLikeTheDecodedBody() throws Exception {
+        SealedBlob sealed = sealer.sealPage(3, 100, 7, page(9), 0);
+        byte[] body = sealed.body();
+        byte[] received = new byte[body.length + 40];
+        System.arraycopy(body, 0, received, 24, body.length);
+        SealedBlob view = SealedBlob.view(received, 24, body.length);
+        assertEquals(100, view.target());
+        assertEquals(7, view.version());
+        assertArrayEquals(body, view.body());
+        assertArrayEquals(sealed.tag(), view.tag());
+        byte[] tags = new byte[48];
+        view.copyTag(tags, 16);
+        assertArrayEquals(sealed.tag(), java.util.Arrays.copyOfRange(tags, 16, 32));
+        Opener opener = new Opener(KEY, MIGRATION, VM);
+        assertArrayEquals(page(9), opener.open(view));
+        // the record made from a view owns its body: the receiver's array may be reused afterwards
+        var record = view.toRecord(5);
+        java.util.Arrays.fill(received, (byte) 0);
+        assertArrayEquals(body, record.body());
+        // and a view checks the header like decode does
+        received[24] = 7;
+        assertEquals(Reason.MALFORMED, assertThrows(ProtocolException.class,
+                () -> SealedBlob.view(received, 24, body.length)).reason());
+        assertThrows(IndexOutOfBoundsException.class, () -> SealedBlob.view(received, 30, body.length + 20));
+    }
 }
