@@ -88,7 +88,17 @@ public final class LabBench {
      * downtime, rounds, bytes on the stream), or a request the agents refused (outcome {@code REFUSED}).
      */
     record RunResult(int memMiB, int wwsMiB, MigrationMode mode, int run, String outcome, String reason,
-            double totalMs, double downtimeMs, int rounds, long bytes, Cpu cpu) {
+            double totalMs, double downtimeMs, int rounds, long bytes, Cpu cpu, Map<String, Double> downtimeSteps) {
+
+        RunResult {
+            downtimeSteps = downtimeSteps == null ? Map.of()
+                    : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(downtimeSteps));
+        }
+
+        RunResult(int memMiB, int wwsMiB, MigrationMode mode, int run, String outcome, String reason, double totalMs,
+                double downtimeMs, int rounds, long bytes, Cpu cpu) {
+            this(memMiB, wwsMiB, mode, run, outcome, reason, totalMs, downtimeMs, rounds, bytes, cpu, Map.of());
+        }
 
         boolean committed() {
             return EngineBench.COMMITTED.equals(outcome);
@@ -221,6 +231,7 @@ public final class LabBench {
             out.println("(between lab hosts " + SOURCE + " -> " + DESTINATION + ": agent processes over the"
                     + " management API and their TLS 1.3 channel on loopback)");
             printCpu(rows, results, out);
+            printDowntimeSteps(rows, results, out);
             printCeilingAndTargets(rows, ceiling, out);
             if (s.json() != null) {
                 Files.writeString(s.json(), toJson(rows, results, ceiling), StandardCharsets.UTF_8);
@@ -479,9 +490,11 @@ public final class LabBench {
             if (o.isEmpty()) {
                 o = "NO_OUTCOME";
             }
+            Map<String, Double> steps = new java.util.LinkedHashMap<>();
+            t.path("downtimeStepsMs").properties().forEach(e -> steps.put(e.getKey(), e.getValue().asDouble()));
             return new RunResult(mem, wws, mode, run, o, outcome.path("reason").asText(""),
                     t.path("totalMs").asDouble(), t.path("downtimeMs").asDouble(), t.path("rounds").asInt(),
-                    t.path("bytes").asLong(), cpu);
+                    t.path("bytes").asLong(), cpu, steps);
         } catch (AgentClient.ApiError | AgentClient.Unreachable | IOException e) {
             return new RunResult(mem, wws, mode, run, "REFUSED", e.getMessage(), 0, 0, 0, 0, Cpu.UNKNOWN);
         } finally {
@@ -630,6 +643,45 @@ public final class LabBench {
         return totals.isEmpty() ? Double.NaN : EngineBench.median(totals, 0);
     }
 
+    /**
+     * Median of each downtime step over the committed runs of a configuration that report steps, in the order the
+     * engine took them; empty if none does.
+     */
+    static Map<String, Double> downtimeStepMedians(List<RunResult> results, int memMiB, int wwsMiB,
+            MigrationMode mode) {
+        List<RunResult> mine = results.stream().filter(r -> r.memMiB() == memMiB && r.wwsMiB() == wwsMiB
+                && r.mode() == mode && r.committed() && !r.downtimeSteps().isEmpty()).toList();
+        Map<String, Double> medians = new java.util.LinkedHashMap<>();
+        if (mine.isEmpty()) {
+            return medians;
+        }
+        for (String step : mine.get(0).downtimeSteps().keySet()) {
+            List<double[]> v = mine.stream().filter(r -> r.downtimeSteps().containsKey(step))
+                    .map(r -> new double[] {r.downtimeSteps().get(step)}).toList();
+            medians.put(step, Math.round(EngineBench.median(v, 0) * 100) / 100.0);
+        }
+        return medians;
+    }
+
+    /** Where the downtime goes, step by step (medians): what a downtime target has to shorten. */
+    static void printDowntimeSteps(List<EngineBench.Row> rows, List<RunResult> results, PrintStream out) {
+        boolean header = false;
+        for (EngineBench.Row r : rows.stream().filter(EngineBench.Row::committed).toList()) {
+            Map<String, Double> m = downtimeStepMedians(results, r.memMiB(), r.wwsMiB(), r.mode());
+            if (m.isEmpty()) {
+                continue;
+            }
+            if (!header) {
+                out.println("downtime steps (median ms of the committed runs; the source's clock, pause to the"
+                        + " destination's word that the VM runs):");
+                header = true;
+            }
+            StringBuilder b = new StringBuilder();
+            m.forEach((k, v) -> b.append(String.format(Locale.ROOT, " %s %.1f", k, v)));
+            out.printf(Locale.ROOT, "  %-6s %5d MiB wws %3d MiB:%s%n", r.mode(), r.memMiB(), r.wwsMiB(), b);
+        }
+    }
+
     /** CPU time next to the wall-clock table: what the neighbours on a shared machine cannot stretch. */
     static void printCpu(List<EngineBench.Row> rows, List<RunResult> results, PrintStream out) {
         out.println("CPU per migration (median ms of the four processes: both agents and both hypervisors):");
@@ -697,6 +749,11 @@ public final class LabBench {
                 putCpu(row.putObject("cpuMs"), new Cpu((long) EngineBench.median(cpu, 0),
                         (long) EngineBench.median(cpu, 1), (long) EngineBench.median(cpu, 2),
                         (long) EngineBench.median(cpu, 3)));
+            }
+            Map<String, Double> steps = downtimeStepMedians(results, r.memMiB(), r.wwsMiB(), r.mode());
+            if (!steps.isEmpty()) {
+                ObjectNode o = row.putObject("downtimeStepsMs");
+                steps.forEach(o::put);
             }
             ArrayNode nc = row.putArray("notCommitted");
             for (RunResult f : mine.stream().filter(x -> !x.committed()).toList()) {

@@ -241,6 +241,19 @@ public final class ClientCommands {
         }
     }
 
+    /** Names of the downtime steps as people read them (the API's keys are the JSON names). */
+    private static final java.util.Map<String, String> STEP_NAMES = java.util.Map.of("lastRound", "last round",
+            "manifest", "MANIFEST", "destinationCheck", "destination check", "release", "RELEASE", "resume",
+            "resume at the destination");
+
+    /** "last round 3.1 ms, MANIFEST 4.0 ms, ..." from the totals' downtimeStepsMs, or "" when there are none. */
+    static String downtimeSteps(JsonNode steps) {
+        List<String> parts = new ArrayList<>();
+        steps.properties().forEach(e -> parts.add(String.format(Locale.ROOT, "%s %.1f ms",
+                STEP_NAMES.getOrDefault(e.getKey(), e.getKey()), e.getValue().asDouble())));
+        return String.join(", ", parts);
+    }
+
     private int summary(JsonNode v, boolean json) {
         if (json) {
             out.println(Json.writeString(v));
@@ -254,6 +267,10 @@ public final class ClientCommands {
                     t.path("downtimeMs").asDouble(), t.path("totalMs").asDouble(),
                     t.path("bytes").asLong() / 1048576.0, t.path("pagesNormal").asLong(),
                     t.path("pagesProtected").asLong(), t.path("pagesZero").asLong()));
+            String steps = downtimeSteps(t.path("downtimeStepsMs"));
+            if (!steps.isEmpty()) {
+                out.println("downtime: " + steps);
+            }
             JsonNode at = v.path("attestation");
             if (at.isObject()) {
                 // hypervisors take no part in a plain migration: its record can only be a dom0-held signer's

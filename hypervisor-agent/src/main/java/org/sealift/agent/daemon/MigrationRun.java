@@ -100,12 +100,16 @@ final class MigrationRun {
         anomalies.add(text);
     }
 
+    /** Where the downtime went (source side of a commit), see {@link MigrationResult#downtimeSteps}. */
+    private java.util.Map<String, Long> downtimeSteps = java.util.Map.of();
+
     synchronized void finish(MigrationResult r, Instant at) {
         // the engine is needed only to cancel a running migration; a finished one would keep its streams' buffers
         // (megabytes of direct memory per migration) for as long as the history lists the run
         engine = null;
         summary = r.summary();
         inDoubt = r.inDoubt();
+        downtimeSteps = r.downtimeSteps();
         if (rounds.isEmpty()) {
             rounds.addAll(r.summary().rounds());
         }
@@ -168,7 +172,8 @@ final class MigrationRun {
         Totals totals = null;
         if (summary != null) {
             totals = new Totals(summary.rounds().size(), summary.pagesNormal(), summary.pagesProtected(),
-                    summary.pagesZero(), summary.bytes(), summary.downtimeNanos() / 1e6, summary.totalNanos() / 1e6);
+                    summary.pagesZero(), summary.bytes(), summary.downtimeNanos() / 1e6, summary.totalNanos() / 1e6,
+                    Totals.millis(downtimeSteps));
         }
         // "finishing": the engine ended and the attestation record is being exchanged and logged
         String state = done.getCount() > 0 ? (summary == null ? "running" : "finishing")
@@ -207,9 +212,23 @@ final class MigrationRun {
     record PeerReport(String outcome, String reason) {
     }
 
-    /** Totals over all rounds; downtime from the pause at the source to the resume at the destination. */
+    /**
+     * Totals over all rounds; downtime from the pause at the source to the resume at the destination; total time from
+     * the start to the commit. {@code downtimeStepsMs}: the downtime's consecutive steps in order (the source's view
+     * of a commit; absent otherwise), see {@link MigrationResult#downtimeSteps}.
+     */
+    @JsonInclude(JsonInclude.Include.NON_NULL)
     record Totals(int rounds, long pagesNormal, long pagesProtected, long pagesZero, long bytes, double downtimeMs,
-            double totalMs) {
+            double totalMs, java.util.Map<String, Double> downtimeStepsMs) {
+
+        static java.util.Map<String, Double> millis(java.util.Map<String, Long> nanos) {
+            if (nanos.isEmpty()) {
+                return null;
+            }
+            java.util.Map<String, Double> ms = new java.util.LinkedHashMap<>();
+            nanos.forEach((k, v) -> ms.put(k, Math.round(v / 1e4) / 100.0));
+            return ms;
+        }
     }
 
     /**

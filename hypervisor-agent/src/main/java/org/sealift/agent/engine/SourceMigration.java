@@ -97,6 +97,9 @@ public final class SourceMigration {
     private long startNanos;
     private long pauseNanos;
     private long resumeSeenNanos;
+    /** Consecutive steps of the downtime (name → nanos), see {@link MigrationResult#downtimeSteps}. */
+    private final java.util.LinkedHashMap<String, Long> downtimeSteps = new java.util.LinkedHashMap<>();
+    private long stepStart;
     /** When the commit was known (DONE verified, or the plain destination's END): the end of the total time. */
     private long committedNanos;
     private MigrationOutcome outcome;
@@ -453,6 +456,7 @@ public final class SourceMigration {
         backend.pause(domId);
         paused = true;
         pauseNanos = ticker.nanoTime();
+        stepStart = pauseNanos;
         phase(MigrationPhase.STOP_AND_COPY);
         watchdog.silence(null, null, 0);
         // what the last live round left dirty (already taken from the log) plus what was written since
@@ -476,13 +480,16 @@ public final class SourceMigration {
         if (options.mode() == MigrationMode.SECURE) {
             SealedBatch vcpuRecords = session.sealVcpus();
             out.writeFramed(vcpuRecords.records(), vcpuRecords.count());
+            step(MigrationResult.STEP_LAST_ROUND);
             writeMessage(session.manifest());
             out.push();
+            step(MigrationResult.STEP_MANIFEST);
             phase(MigrationPhase.AWAITING_READY);
             InboundStream.Frame answer = expectControl("READY");
             if (answer.type() == RecordType.ABORT) {
                 throw new DestinationAborted(answer.recordBytes());
             }
+            step(MigrationResult.STEP_DESTINATION_CHECK);
             commitToRelease();
             ProtocolMessage release = session.release(answer.recordBytes());
             released = true;
@@ -490,6 +497,7 @@ public final class SourceMigration {
             phase(MigrationPhase.RELEASED);
             writeMessage(release);
             out.push();
+            step(MigrationResult.STEP_RELEASE);
             // after RELEASE there is no way back for this host: wait for DONE, however long dom0 stalls it
             // twice the destination's READY deadline, so that its ABORT (sent when that deadline passes) arrives
             // before this side stops listening
@@ -501,11 +509,12 @@ public final class SourceMigration {
                 // the destination aborted after READY (its deadline passed before RELEASE reached it)
                 throw new DestinationAborted(done.recordBytes());
             }
-            resumeSeenNanos = ticker.nanoTime();
+            resumeSeenNanos = step(MigrationResult.STEP_RESUME);
             session.onDone(done.recordBytes());
             committedNanos = ticker.nanoTime();
             out.end();
         } else {
+            step(MigrationResult.STEP_LAST_ROUND);
             commitToRelease();
             // RELEASED before END goes out: the destination resumes on END and answers with its own END, which may
             // arrive while this side still flushes; in pre-copy an arrival stops the writer (the peer gave up), here
@@ -514,7 +523,7 @@ public final class SourceMigration {
             out.end();
             // the destination ends its stream once it has resumed the VM
             expect(RecordType.END, "the destination's END after it resumed the VM");
-            resumeSeenNanos = ticker.nanoTime();
+            resumeSeenNanos = step(MigrationResult.STEP_RESUME);
             released = true;
             plain.finish(true);
             committedNanos = ticker.nanoTime();
@@ -528,6 +537,14 @@ public final class SourceMigration {
         } catch (HypervisorException e) {
             anomalies.add("source domain " + domId + " not destroyed after the commit: " + e.getMessage());
         }
+    }
+
+    /** Ends a downtime step now: the time since the previous mark (or the pause) goes to {@code name}. */
+    private long step(String name) {
+        long now = ticker.nanoTime();
+        downtimeSteps.put(name, now - stepStart);
+        stepStart = now;
+        return now;
     }
 
     /**
@@ -779,7 +796,9 @@ public final class SourceMigration {
             inDoubt = true;
         }
         emit(new MigrationEvent.Finished(migrationId, summary));
-        return new MigrationResult(summary, Optional.ofNullable(failure), decision, attestation, inDoubt);
+        // the steps describe a downtime that ended with the VM running at the destination, nothing else
+        return new MigrationResult(summary, Optional.ofNullable(failure), decision, attestation, inDoubt,
+                outcome == MigrationOutcome.COMMITTED && !inDoubt ? downtimeSteps : java.util.Map.of());
     }
 
     static Reason reasonOf(Throwable e) {

@@ -207,6 +207,44 @@ class LabBenchTest {
         assertTrue(printed.contains("plain    256 MiB wws   0 MiB:     200 ms\n"), printed);
     }
 
+    private static List<String> fieldNames(JsonNode o) {
+        List<String> names = new java.util.ArrayList<>();
+        o.fieldNames().forEachRemaining(names::add);
+        return names;
+    }
+
+    @Test
+    void downtimeStepsAreMediansOverCommittedRunsInTheEnginesOrder() {
+        java.util.Map<String, Double> a = new java.util.LinkedHashMap<>();
+        a.put("lastRound", 2.0);
+        a.put("manifest", 10.0);
+        java.util.Map<String, Double> b = new java.util.LinkedHashMap<>();
+        b.put("lastRound", 4.0);
+        b.put("manifest", 30.0);
+        java.util.Map<String, Double> c = new java.util.LinkedHashMap<>();
+        c.put("lastRound", 3.0);
+        c.put("manifest", 20.0);
+        LabBench.RunResult aborted = new LabBench.RunResult(256, 0, MigrationMode.SECURE, 4, "ABORTED_BY_SOURCE",
+                "x", 1, 1, 1, 1, LabBench.Cpu.UNKNOWN, java.util.Map.of("lastRound", 500.0, "manifest", 900.0));
+        List<LabBench.RunResult> results = List.of(withSteps(1, a), withSteps(2, b), withSteps(3, c), aborted);
+        java.util.Map<String, Double> m = LabBench.downtimeStepMedians(results, 256, 0, MigrationMode.SECURE);
+        assertEquals(List.of("lastRound", "manifest"), List.copyOf(m.keySet()));
+        assertEquals(3.0, m.get("lastRound"));
+        assertEquals(20.0, m.get("manifest"));
+        assertTrue(LabBench.downtimeStepMedians(results, 256, 0, MigrationMode.PLAIN).isEmpty());
+
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        LabBench.printDowntimeSteps(LabBench.rows(results), results, new PrintStream(out, true,
+                StandardCharsets.UTF_8));
+        String printed = out.toString(StandardCharsets.UTF_8);
+        assertTrue(printed.contains("secure   256 MiB wws   0 MiB: lastRound 3.0 manifest 20.0"), printed);
+    }
+
+    private static LabBench.RunResult withSteps(int run, java.util.Map<String, Double> steps) {
+        return new LabBench.RunResult(256, 0, MigrationMode.SECURE, run, "COMMITTED", "completed", 100, 10, 2, 1000,
+                new LabBench.Cpu(1, 1, 1, 1), steps);
+    }
+
     @Test
     void theCeilingSaysHowLongTheBytesTakeAtTheRawRate() {
         LabBench.Ceiling c = new LabBench.Ceiling(500, 400, 300, 200, 64, 3);
@@ -255,6 +293,11 @@ class LabBenchTest {
         assertTrue(rows.get(1).path("bytes").asLong() > rows.get(0).path("bytes").asLong(), rows.toString());
         assertTrue(printed.contains("loopback TLS 1.3 ceiling before the migrations"), printed);
         assertTrue(printed.lines().anyMatch(l -> l.matches("secure +16 +0 .*")), printed);
+        // the agents report where the downtime went: the secure protocol's five steps, plain mode's two
+        assertEquals(List.of("lastRound", "resume"), fieldNames(rows.get(0).path("downtimeStepsMs")), printed);
+        assertEquals(List.of("lastRound", "manifest", "destinationCheck", "release", "resume"),
+                fieldNames(rows.get(1).path("downtimeStepsMs")), printed);
+        assertTrue(printed.contains("downtime steps (median ms"), printed);
 
         // every agent and hypervisor the benchmark's lab started has stopped
         for (ProcessHandle h : ProcessHandle.current().descendants().toList()) {

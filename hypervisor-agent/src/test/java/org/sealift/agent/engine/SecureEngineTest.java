@@ -63,7 +63,18 @@ class SecureEngineTest {
         assertEquals(Outcome.COMMITTED, rec.outcome());
         assertTrue(m.source.summary().pagesProtected() >= 1024, "every protected page went sealed");
         assertTrue(m.source.summary().downtimeNanos() > 0);
+        assertDowntimeSteps(m.source, List.of(MigrationResult.STEP_LAST_ROUND, MigrationResult.STEP_MANIFEST,
+                MigrationResult.STEP_DESTINATION_CHECK, MigrationResult.STEP_RELEASE, MigrationResult.STEP_RESUME));
+        assertTrue(m.destination.downtimeSteps().isEmpty(), "the destination does not see the pause");
         h2.destroyDomain(m.dstDom);
+    }
+
+    /** The steps come in protocol order and add up to the downtime exactly: nothing is left out or counted twice. */
+    static void assertDowntimeSteps(MigrationResult r, List<String> expected) {
+        assertEquals(expected, List.copyOf(r.downtimeSteps().keySet()));
+        long sum = r.downtimeSteps().values().stream().mapToLong(Long::longValue).sum();
+        assertEquals(r.summary().downtimeNanos(), sum, "steps " + r.downtimeSteps());
+        assertTrue(r.downtimeSteps().values().stream().allMatch(v -> v >= 0), "steps " + r.downtimeSteps());
     }
 
     @Test
@@ -76,6 +87,7 @@ class SecureEngineTest {
         assertEquals(MigrationOutcome.COMMITTED, m.source.summary().outcome(), m.everything().toString());
         assertEquals(MigrationOutcome.COMMITTED, m.destination.summary().outcome(), m.everything().toString());
         assertEquals(DomainState.RUNNING, h2.domainInfo(m.dstDom).state());
+        assertDowntimeSteps(m.source, List.of(MigrationResult.STEP_LAST_ROUND, MigrationResult.STEP_RESUME));
         h2.destroyDomain(m.dstDom);
     }
 
