@@ -55,7 +55,8 @@ public record LabAttack(String label, String tries, String caughtBy, MigrationOu
                     "the source hypervisor refuses to resume a released VM; COMMITTED with the refusal recorded",
                     MigrationOutcome.COMMITTED, false),
             new LabAttack("resume-after-manifest", "the source's dom0 resumes the VM after the MANIFEST was sent",
-                    "the source hypervisor records ABORT first and then refuses RELEASE: ABORTED_BY_SOURCE",
+                    "the source hypervisor records ABORT first, then refuses what dom0 asks next (the last sealings,"
+                            + " RELEASE): ABORTED_BY_SOURCE",
                     MigrationOutcome.ABORTED_BY_SOURCE, false),
             new LabAttack("double-migration", "the source's dom0 starts a second migration of the VM during the first",
                     "the source hypervisor's migration lock refuses the second; the first commits",

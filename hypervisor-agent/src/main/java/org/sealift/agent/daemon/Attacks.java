@@ -64,7 +64,8 @@ final class Attacks {
         FORK("fork", false, "the source's dom0 resumes the VM after RELEASE: the hypervisor refuses; COMMITTED with"
                 + " the refusal recorded"),
         RESUME_AFTER_MANIFEST("resume-after-manifest", false, "the source's dom0 resumes the VM after the MANIFEST:"
-                + " the hypervisor records ABORT first and refuses RELEASE: ABORTED_BY_SOURCE"),
+                + " the hypervisor records ABORT first and refuses what dom0 asks next (the last sealings, RELEASE):"
+                + " ABORTED_BY_SOURCE"),
         DOUBLE_MIGRATION("double-migration", false, "the source's dom0 starts a second migration of the VM during"
                 + " the first: the hypervisor's migration lock refuses it; the first commits"),
         ROLLBACK_STATE("rollback-state", false, "the source's dom0 rolls the hypervisor's sealed state back to before"
@@ -194,7 +195,7 @@ final class Attacks {
                 if (call.equals("source.manifest")) {
                     notes.accept("resume-after-manifest: dom0 resumed the VM at the source after the MANIFEST: "
                             + tryResume(real, domId) + " (a resume after the MANIFEST first records ABORT for the"
-                            + " migration, so RELEASE is refused)");
+                            + " migration, so nothing after it, RELEASE least of all, is granted)");
                 }
             };
             case DOUBLE_MIGRATION -> hook = (call, result) -> {

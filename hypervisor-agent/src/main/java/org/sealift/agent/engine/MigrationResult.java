@@ -24,9 +24,12 @@ public record MigrationResult(MigrationSummary summary, Optional<ProtocolExcepti
         Optional<MigrationDecision> decision, Optional<SignedAttestation> attestation, boolean inDoubt,
         Map<String, Long> downtimeSteps) {
 
-    /** From the pause until the last dirty pages and the vCPU state are on the stream. */
+    /**
+     * From the pause until the last dirty pages and the vCPU state are on the stream; in secure mode the source
+     * hypervisor seals the MANIFEST (and freezes the protected state) meanwhile, and the step waits for it too.
+     */
     public static final String STEP_LAST_ROUND = "lastRound";
-    /** The source hypervisor seals the MANIFEST (and freezes the protected state); it goes on the stream. */
+    /** The sealed MANIFEST goes on the stream (written and flushed to the channel). */
     public static final String STEP_MANIFEST = "manifest";
     /** Until READY arrives: the destination receives the rest, opens and checks everything against the MANIFEST. */
     public static final String STEP_DESTINATION_CHECK = "destinationCheck";

@@ -114,6 +114,9 @@ public final class SourceMigration {
     private long[] protectedPfns;
     private int normalCount;
     private int protectedCount;
+    /** The last round's protected pfns, held back until its normal pages are out (see {@link #sendRound}). */
+    private long[] deferred = new long[0];
+    private int deferredCount;
     /** Sealing requests in flight, oldest first; at most {@link #MAX_SEALING_AHEAD}. */
     private final ArrayDeque<Future<SealedBatch>> sealing = new ArrayDeque<>();
     private static final int MAX_SEALING_AHEAD = 4;
@@ -300,6 +303,16 @@ public final class SourceMigration {
 
     private RoundStats sendRound(DirtyBitmap set, boolean stopAndCopy)
             throws IOException, HypervisorException, ProtocolException, Cancelled {
+        return sendRound(set, stopAndCopy, false);
+    }
+
+    /**
+     * @param protectedLast send the normal pages first and ask for the protected pages' sealings after them: in the
+     *                      last round the hypervisor seals the MANIFEST meanwhile (it seals every page changed since
+     *                      its last sealing), and the sealings asked for then are re-sends it already holds
+     */
+    private RoundStats sendRound(DirtyBitmap set, boolean stopAndCopy, boolean protectedLast)
+            throws IOException, HypervisorException, ProtocolException, Cancelled {
         long t0 = ticker.nanoTime();
         long bytes0 = out.bytesProduced();
         roundNormal = 0;
@@ -312,7 +325,12 @@ public final class SourceMigration {
         while ((n = set.next(from, scan)) > 0) {
             for (int i = 0; i < n; i++) {
                 long pfn = scan[i];
-                if (isProtected(pfn)) {
+                if (isProtected(pfn) && protectedLast) {
+                    if (deferredCount == deferred.length) {
+                        deferred = Arrays.copyOf(deferred, Math.max(1024, 2 * deferred.length));
+                    }
+                    deferred[deferredCount++] = pfn;
+                } else if (isProtected(pfn)) {
                     protectedPfns[protectedCount++] = pfn;
                     if (protectedCount == protectedPfns.length) {
                         sealAndSend();
@@ -333,6 +351,13 @@ public final class SourceMigration {
         if (normalCount > 0) {
             sendNormal();
         }
+        for (int i = 0; i < deferredCount; i++) {
+            protectedPfns[protectedCount++] = deferred[i];
+            if (protectedCount == protectedPfns.length) {
+                sealAndSend();
+            }
+        }
+        deferredCount = 0;
         if (protectedCount > 0) {
             sealAndSend();
         }
@@ -420,6 +445,24 @@ public final class SourceMigration {
         sealing.add(sealer.submit(() -> s.sealPages(pfns, 0, pfns.length)));
     }
 
+    /** The result of a request on the sealing thread; the hypervisor's refusal is rethrown as it was. */
+    private static <T> T await(Future<T> f, String what) throws IOException, HypervisorException {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new java.io.InterruptedIOException("interrupted while the hypervisor " + what);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof HypervisorException he) {
+                throw he;
+            }
+            if (e.getCause() instanceof Error err) {
+                throw err;
+            }
+            throw new IllegalStateException("the hypervisor " + what + " failed: " + e.getCause(), e.getCause());
+        }
+    }
+
     /** Writes sealings that are done (all of them, waiting, when {@code all}), in the order they were asked for. */
     private void drainSealed(boolean all) throws IOException, HypervisorException {
         while (!sealing.isEmpty() && (all || sealing.peek().isDone())) {
@@ -428,21 +471,7 @@ public final class SourceMigration {
     }
 
     private void writeSealed(Future<SealedBatch> f, boolean wait) throws IOException, HypervisorException {
-        SealedBatch sealed;
-        try {
-            sealed = f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new java.io.InterruptedIOException("interrupted while the hypervisor sealed pages");
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof HypervisorException he) {
-                throw he;
-            }
-            if (e.getCause() instanceof Error err) {
-                throw err;
-            }
-            throw new IllegalStateException("sealing failed: " + e.getCause(), e.getCause());
-        }
+        SealedBatch sealed = await(f, "sealed pages");
         out.writeFramed(sealed.records(), sealed.count());
         roundProtected += sealed.count();
         sealed.release(); // copied into the stream's buffers: the backend may reuse its memory
@@ -472,16 +501,24 @@ public final class SourceMigration {
             watchdog.silence("silence deadline (" + config.deadlines().precopySilence().toMillis() + " ms)",
                     this::writerProgress, config.deadlines().precopySilence().toNanos());
         }
-        sendRound(last, true);
+        // secure: the hypervisor seals the MANIFEST (the VM is paused: every version is final) on the sealing thread
+        // while this one streams the last normal pages; the last protected pages' sealings follow as re-sends
+        Future<ProtocolMessage> manifest = null;
+        if (options.mode() == MigrationMode.SECURE) {
+            SourceSession s = session;
+            manifest = sealer.submit(s::manifest);
+        }
+        sendRound(last, true, manifest != null);
         // the guest kernel's view of each vCPU; a protected process's own registers travel only sealed
         for (int v = 0; v < vcpus; v++) {
             out.writeData(RecordType.VCPU_CONTEXT, new VcpuContextRecord(v, backend.vcpuContext(domId, v)).encode());
         }
         if (options.mode() == MigrationMode.SECURE) {
+            ProtocolMessage sealedManifest = await(manifest, "sealed the MANIFEST");
             SealedBatch vcpuRecords = session.sealVcpus();
             out.writeFramed(vcpuRecords.records(), vcpuRecords.count());
             step(MigrationResult.STEP_LAST_ROUND);
-            writeMessage(session.manifest());
+            writeMessage(sealedManifest);
             out.push();
             step(MigrationResult.STEP_MANIFEST);
             phase(MigrationPhase.AWAITING_READY);

@@ -395,9 +395,16 @@ final class Migrations {
     private static void requireState(MigrationRecord r, MigrationState expected, String what)
             throws HypervisorException {
         if (r.state != expected) {
+            // an ended migration says why it ended (e.g. the VM resumed at the source after its MANIFEST)
             throw SimHypervisor.err(Reason.REFUSED, what + " is not expected now: migration " + r.id + " is "
-                    + r.state + ", not " + expected);
+                    + r.state + whyEnded(r) + ", not " + expected);
         }
+    }
+
+    /** " (why it ended)" for an ended migration that recorded a reason (e.g. the VM resumed after its MANIFEST). */
+    private static String whyEnded(MigrationRecord r) {
+        return r.state.isFinal() && r.outcomeReason != null && !r.outcomeReason.isEmpty()
+                ? " (" + r.outcomeReason + ")" : "";
     }
 
     SealedSlots sealPages(long handle, long[] pfns, int offset, int count) throws HypervisorException {
@@ -412,10 +419,14 @@ final class Migrations {
         long[] positions = new long[count];
         run.sealLock.readLock().lock();
         try {
-            if (run.rec.state != MigrationState.PRECOPY || run.frozen || run.sealing == null
+            // after the MANIFEST (frozen) dom0 may still fetch the sealings it names: re-sends, nothing new is sealed
+            boolean frozen = run.frozen;
+            MigrationState state = run.rec.state;
+            if (!(state == MigrationState.PRECOPY || frozen && state == MigrationState.FROZEN) || run.sealing == null
                     || run.sealing.closed()) {
-                throw SimHypervisor.err(Reason.REFUSED, "migration " + run.rec.id + " is " + run.rec.state
-                        + ": pages are sealed only after the handshake and before the MANIFEST");
+                throw SimHypervisor.err(Reason.REFUSED, "migration " + run.rec.id + " is " + state + whyEnded(run.rec)
+                        + ": pages are sealed only after the handshake and before the MANIFEST (and re-sent until"
+                        + " RELEASE)");
             }
             d.life.readLock().lock();
             try {
@@ -434,6 +445,10 @@ final class Migrations {
                     // under the page's lock: the version sealed is the version of exactly these contents; an
                     // unchanged page keeps its sealing (no plaintext is touched)
                     synchronized (p.lockFor(idx)) {
+                        if (frozen && !run.sealing.sealedAtCurrentVersion(pi, p, idx)) {
+                            throw SimHypervisor.err(Reason.REFUSED, "pfn " + pfn + " of VM " + d.config.name()
+                                    + " changed after the MANIFEST of migration " + run.rec.id + " was sealed");
+                        }
                         versions[i] = run.sealing.sealPage(pi, p, idx);
                     }
                     ids[i] = pfn;
@@ -454,7 +469,9 @@ final class Migrations {
         SourceRun run = source(handle);
         Domain d = run.domain;
         synchronized (hv) {
-            requireState(run.rec, MigrationState.PRECOPY, "sealing vCPU contexts");
+            if (!(run.frozen && run.rec.state == MigrationState.FROZEN)) {
+                requireState(run.rec, MigrationState.PRECOPY, "sealing vCPU contexts");
+            }
             if (d.state != DomainState.PAUSED) {
                 throw SimHypervisor.err(Reason.REFUSED, "VM " + d.config.name() + " is " + d.state
                         + ": pause it before sealing its vCPU contexts (they change while it runs)");
@@ -464,13 +481,18 @@ final class Migrations {
         List<long[]> idsAndVersions = new ArrayList<>();
         run.sealLock.readLock().lock();
         try {
-            if (run.frozen || run.sealing == null || run.sealing.closed()) {
+            if (run.sealing == null || run.sealing.closed()) {
                 throw SimHypervisor.err(Reason.REFUSED, "migration " + run.rec.id + ": contexts are sealed only "
-                        + "before the MANIFEST");
+                        + "before the MANIFEST (and re-sent until RELEASE)");
             }
             for (int pi = 0; pi < d.processes.size(); pi++) {
                 ProtectedProcess p = d.processes.get(pi);
                 for (int v = 0; v < p.vcpus(); v++) {
+                    if (run.frozen && !run.sealing.contextSealedAtCurrentVersion(p, v)) {
+                        throw SimHypervisor.err(Reason.REFUSED, "the vCPU " + v + " context of process "
+                                + p.processId + " changed after the MANIFEST of migration " + run.rec.id
+                                + " was sealed");
+                    }
                     records.add(run.sealing.sealContext(pi, p, v));
                     idsAndVersions.add(new long[] {v, p.contextVersion(v)});
                 }

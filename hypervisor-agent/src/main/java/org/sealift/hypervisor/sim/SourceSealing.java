@@ -156,6 +156,18 @@ final class SourceSealing implements AutoCloseable {
         return version;
     }
 
+    /** Whether the slot of page {@code index} holds the sealing of its current version (caller holds its lock). */
+    boolean sealedAtCurrentVersion(int processIndex, ProtectedProcess p, int index) {
+        return sealedVersions[processIndex][index] == p.version(index);
+    }
+
+    /** Whether the context of {@code p} on {@code vcpu} has a sealing of its current version. */
+    synchronized boolean contextSealedAtCurrentVersion(ProtectedProcess p, int vcpu) {
+        long k = (Integer.toUnsignedLong(p.processId) << 32) | vcpu;
+        Long v = contextVersions.get(k);
+        return v != null && v == p.contextVersion(vcpu);
+    }
+
     /** The latest sealed context record (record header included) of {@code p} on {@code vcpu} at its version. */
     synchronized byte[] sealContext(int processIndex, ProtectedProcess p, int vcpu) throws ProtocolException {
         long version = p.contextVersion(vcpu);

@@ -16,6 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.sealift.agent.spi.DomainConfig;
 import org.sealift.agent.spi.DomainState;
 import org.sealift.agent.spi.HypervisorException;
+import org.sealift.agent.spi.ProtocolMessage;
+import org.sealift.agent.spi.SealedBatch;
 import org.sealift.agent.spi.MigrationState;
 import org.sealift.agent.spi.ProtectedProcessSpec;
 import org.sealift.agent.spi.TokenKind;
@@ -112,6 +114,44 @@ class SecureMigrationSimTest {
         var late = assertThrows(HypervisorException.class,
                 () -> f.destination.abort(ProtocolException.Reason.DEADLINE, "too late"));
         assertEquals(HypervisorException.Reason.REFUSED, late.reason());
+        h1.destroyDomain(src);
+        h2.destroyDomain(f.dstDom());
+    }
+
+    /**
+     * The engine asks for the MANIFEST when it pauses the VM and fetches the last protected pages' sealings after it:
+     * the hypervisor then re-sends exactly the sealings the MANIFEST names (same bytes), seals nothing new, and once a
+     * resume has ended the migration it refuses them too.
+     */
+    @Test
+    void afterTheManifestDom0GetsOnlyReSendsOfWhatItNames() throws Exception {
+        int src = running(vm());
+        Dom0Forwarder f = new Dom0Forwarder(h1, h2, src).handshake();
+        f.round(false);
+        h1.pause(src);
+        long[] pfns = h1.protectedPages(src).toPfns();
+        ProtocolMessage manifest = f.source.manifest(); // seals the pages written since round 0
+        assertEquals(MigrationState.FROZEN, f.source.decision().state());
+        SealedBatch again = f.source.sealPages(pfns, 0, pfns.length);
+        SealedBatch vcpus = f.source.sealVcpus();
+        assertEquals(pfns.length, again.count());
+        // what the MANIFEST names is what dom0 gets: the destination verifies it and turns READY
+        f.destination.acceptSealed(again.records());
+        f.destination.acceptSealed(vcpus.records());
+        for (int v = 0; v < f.config.vcpus(); v++) {
+            h2.setVcpuContext(f.dstDom(), v, h1.vcpuContext(src, v));
+        }
+        assertEquals(ProtocolMessage.Kind.READY, f.destination.onManifest(manifest.bytes()).kind());
+        // a second fetch gives the same bytes: re-sends, not new sealings
+        SealedBatch third = f.source.sealPages(pfns, 0, pfns.length);
+        assertEquals(again.records(), third.records());
+
+        h1.resume(src); // dom0 runs the frozen processes again: the migration is over, re-sends too
+        var e = assertThrows(HypervisorException.class, () -> f.source.sealPages(pfns, 0, 1));
+        assertEquals(HypervisorException.Reason.REFUSED, e.reason());
+        assertTrue(e.getMessage().contains("resumed at the source after its MANIFEST"), e.getMessage());
+        assertThrows(HypervisorException.class, () -> f.source.sealVcpus());
+        f.destination.acceptAbort(h1.exportToken(f.source.id(), TokenKind.ABORT));
         h1.destroyDomain(src);
         h2.destroyDomain(f.dstDom());
     }
