@@ -1272,8 +1272,8 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
             run = new MigrationRun(id, source ? MigrationRun.SOURCE : MigrationRun.DESTINATION, d.vmName(),
                     source ? config.hostId() : peer, source ? peer : config.hostId(), MigrationMode.SECURE, null,
                     clock.instant());
-            run.settle(new MigrationSummary(id, d.vmName(), MigrationMode.SECURE, outcome, reason, List.of(), 0, 0,
-                    List.of()), false, clock.instant());
+            run.settle(new MigrationSummary(id, d.vmName(), MigrationMode.SECURE, outcome, reason, List.of(), 0,
+                    downtimeOf(rec), List.of()), false, clock.instant());
             register(run);
         }
         LOG.info("migration {} of {}: {} while no agent followed it; logging its record", shortId(id), d.vmName(),
@@ -1315,11 +1315,33 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
         MigrationRun run = new MigrationRun(d.id().toString(), source ? MigrationRun.SOURCE
                 : MigrationRun.DESTINATION, d.vmName(), source ? config.hostId() : peer,
                 source ? peer : config.hostId(), MigrationMode.SECURE, null, clock.instant());
-        run.settle(new MigrationSummary(run.id, run.vm, MigrationMode.SECURE, outcome, reason, List.of(), 0, 0,
-                List.of()), false, clock.instant());
+        run.settle(new MigrationSummary(run.id, run.vm, MigrationMode.SECURE, outcome, reason, List.of(), 0,
+                recordedDowntimeNanos(d.id()), List.of()), false, clock.instant());
         register(run);
         attestSettled(run);
         finished(run);
+    }
+
+    /**
+     * The downtime the hypervisor recorded for a migration whose engine did not see it end: its record's pause and
+     * resume times (a source that aborted and resumed the VM after a crash or the peer's token), in nanoseconds; 0 if
+     * it has not both (a destination never paused the VM; a committed source never resumed it).
+     */
+    private long recordedDowntimeNanos(MigrationId id) {
+        try {
+            return downtimeOf(AttestationRecord.fromCanonicalBytes(backend.signAttestation(id, new byte[0])
+                    .fields()));
+        } catch (HypervisorException | ProtocolException | RuntimeException e) {
+            return 0;
+        }
+    }
+
+    static long downtimeOf(AttestationRecord rec) {
+        if (rec.paused().isEmpty() || rec.resumed().isEmpty()) {
+            return 0;
+        }
+        long ms = Duration.between(rec.paused().get(), rec.resumed().get()).toMillis();
+        return Math.max(0, ms) * 1_000_000L;
     }
 
     /** A migration settled outside its engine run: sign, exchange (as source) or log alone. */
@@ -1419,7 +1441,8 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
         MigrationSummary s = new MigrationSummary(run.id, run.vm, run.mode, outcome, outcome
                 == MigrationOutcome.COMMITTED ? "completed (DONE arrived with the re-served RELEASE)"
                         : "the destination had aborted: " + after.detail(), was == null ? List.of() : was.rounds(),
-                was == null ? 0 : was.totalNanos(), was == null ? 0 : was.downtimeNanos(), v.anomalies());
+                was == null ? 0 : was.totalNanos(), was != null && was.downtimeNanos() > 0 ? was.downtimeNanos()
+                        : recordedDowntimeNanos(after.id()), v.anomalies());
         run.settle(s, false, clock.instant());
         if (outcome == MigrationOutcome.COMMITTED) {
             try {

@@ -260,6 +260,15 @@ class CrashMatrixTest {
             }
         }
         assertTrue(failures.isEmpty(), crash + ":\n" + String.join("\n", failures));
+        if (crash == Crash.DESTINATION_HOST) {
+            // released, then the destination host died: the VM sat paused at the source from its MANIFEST until the
+            // restarted destination's ABORT token resumed it there, seconds; the source's history says so
+            Held released = batch.get(Step.AFTER_RELEASE);
+            JsonNode v = api.get(src, "/v1/migrations/" + released.id());
+            assertEquals("ABORTED_BY_DESTINATION", v.path("outcome").asText(), v.toString());
+            assertTrue(v.path("totals").path("downtimeMs").asDouble() >= 1000, "downtime of a VM paused across a"
+                    + " host restart: " + v);
+        }
         if (crash == Crash.SOURCE_HOST) {
             Held hello = batch.get(Step.BEFORE_HANDSHAKE);
             // nothing had left the host before its handshake completed: its hypervisor ends it itself at boot
