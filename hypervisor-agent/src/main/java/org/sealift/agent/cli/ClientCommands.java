@@ -18,6 +18,7 @@ import java.util.Optional;
 import java.util.Set;
 
 import org.sealift.agent.api.Json;
+import org.sealift.agent.engine.MigrationResult;
 import org.sealift.agent.lab.LabInfo;
 import org.sealift.protocol.ProtocolException;
 import org.sealift.protocol.attest.AttestationLog;
@@ -242,9 +243,10 @@ public final class ClientCommands {
     }
 
     /** Names of the downtime steps as people read them (the API's keys are the JSON names). */
-    private static final java.util.Map<String, String> STEP_NAMES = java.util.Map.of("lastRound", "last round",
-            "manifest", "MANIFEST", "destinationCheck", "destination check", "release", "RELEASE", "resume",
-            "resume at the destination");
+    private static final java.util.Map<String, String> STEP_NAMES = java.util.Map.of(
+            MigrationResult.STEP_LAST_ROUND, "last round", MigrationResult.STEP_MANIFEST, "MANIFEST",
+            MigrationResult.STEP_DESTINATION_CHECK, "destination check", MigrationResult.STEP_RELEASE, "RELEASE",
+            MigrationResult.STEP_RESUME, "resume at the destination");
 
     /** "last round 3.1 ms, MANIFEST 4.0 ms, ..." from the totals' downtimeStepsMs, or "" when there are none. */
     static String downtimeSteps(JsonNode steps) {

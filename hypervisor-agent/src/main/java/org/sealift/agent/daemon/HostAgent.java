@@ -1315,23 +1315,26 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
         MigrationRun run = new MigrationRun(d.id().toString(), source ? MigrationRun.SOURCE
                 : MigrationRun.DESTINATION, d.vmName(), source ? config.hostId() : peer,
                 source ? peer : config.hostId(), MigrationMode.SECURE, null, clock.instant());
+        SignedAttestation own = signSettled(run);
         run.settle(new MigrationSummary(run.id, run.vm, MigrationMode.SECURE, outcome, reason, List.of(), 0,
-                recordedDowntimeNanos(d.id()), List.of()), false, clock.instant());
+                downtimeOf(own), List.of()), false, clock.instant());
         register(run);
-        attestSettled(run);
+        attestSettled(run, own);
         finished(run);
     }
 
     /**
-     * The downtime the hypervisor recorded for a migration whose engine did not see it end: its record's pause and
-     * resume times (a source that aborted and resumed the VM after a crash or the peer's token), in nanoseconds; 0 if
-     * it has not both (a destination never paused the VM; a committed source never resumed it).
+     * The downtime the hypervisor recorded in its signed record of a migration whose engine did not see it end: the
+     * pause and resume times (a source that aborted and resumed the VM after a crash or the peer's token), in
+     * nanoseconds; 0 if it has not both (a destination never paused the VM; a committed source never resumed it).
      */
-    private long recordedDowntimeNanos(MigrationId id) {
+    static long downtimeOf(SignedAttestation own) {
+        if (own == null) {
+            return 0;
+        }
         try {
-            return downtimeOf(AttestationRecord.fromCanonicalBytes(backend.signAttestation(id, new byte[0])
-                    .fields()));
-        } catch (HypervisorException | ProtocolException | RuntimeException e) {
+            return downtimeOf(AttestationRecord.fromCanonicalBytes(own.fields()));
+        } catch (ProtocolException e) {
             return 0;
         }
     }
@@ -1344,17 +1347,25 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
         return Math.max(0, ms) * 1_000_000L;
     }
 
-    /** A migration settled outside its engine run: sign, exchange (as source) or log alone. */
-    private void attestSettled(MigrationRun run) {
+    /** The hypervisor's signed record of a migration settled outside its engine; null (noted on the run) if none. */
+    private SignedAttestation signSettled(MigrationRun run) {
         try {
-            SignedAttestation a = backend.signAttestation(MigrationId.parse(run.id), new byte[0]);
-            if (run.role.equals(MigrationRun.SOURCE) && !run.destinationHost.equals("unknown")) {
-                exchangeAttestation(run, a);
-            } else {
-                logAlone(run, a, "settled after an agent restart");
-            }
+            return backend.signAttestation(MigrationId.parse(run.id), new byte[0]);
         } catch (HypervisorException e) {
             run.attested(null, "no record: " + e.getMessage());
+            return null;
+        }
+    }
+
+    /** A migration settled outside its engine run: exchange (as source) or log alone its signed record. */
+    private void attestSettled(MigrationRun run, SignedAttestation a) {
+        if (a == null) {
+            return;
+        }
+        if (run.role.equals(MigrationRun.SOURCE) && !run.destinationHost.equals("unknown")) {
+            exchangeAttestation(run, a);
+        } else {
+            logAlone(run, a, "settled after an agent restart");
         }
     }
 
@@ -1438,11 +1449,13 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
         }
         MigrationView v = run.view(config.hostId());
         MigrationSummary was = run.summary();
+        // signed once the VM resumed (an abort): the record's resume time is in it
+        SignedAttestation own = signSettled(run);
         MigrationSummary s = new MigrationSummary(run.id, run.vm, run.mode, outcome, outcome
                 == MigrationOutcome.COMMITTED ? "completed (DONE arrived with the re-served RELEASE)"
                         : "the destination had aborted: " + after.detail(), was == null ? List.of() : was.rounds(),
                 was == null ? 0 : was.totalNanos(), was != null && was.downtimeNanos() > 0 ? was.downtimeNanos()
-                        : recordedDowntimeNanos(after.id()), v.anomalies());
+                        : downtimeOf(own), v.anomalies());
         run.settle(s, false, clock.instant());
         if (outcome == MigrationOutcome.COMMITTED) {
             try {
@@ -1451,7 +1464,7 @@ public final class HostAgent implements HostInfoSource, ChannelHandler, AutoClos
                 // already gone or refused; the inventory shows it
             }
         }
-        attestSettled(run);
+        attestSettled(run, own);
         finished(run);
     }
 

@@ -37,6 +37,8 @@ final class MigrationRun {
     private final List<RoundStats> rounds = new ArrayList<>();
     private final List<String> anomalies = new ArrayList<>();
     private MigrationSummary summary;
+    /** Where the downtime went (source side of a commit), see {@link MigrationResult#downtimeSteps}. */
+    private java.util.Map<String, Long> downtimeSteps = java.util.Map.of();
     private boolean inDoubt;
     private Long attestationIndex;
     private String attestationNote;
@@ -99,9 +101,6 @@ final class MigrationRun {
     synchronized void anomaly(String text) {
         anomalies.add(text);
     }
-
-    /** Where the downtime went (source side of a commit), see {@link MigrationResult#downtimeSteps}. */
-    private java.util.Map<String, Long> downtimeSteps = java.util.Map.of();
 
     synchronized void finish(MigrationResult r, Instant at) {
         // the engine is needed only to cancel a running migration; a finished one would keep its streams' buffers

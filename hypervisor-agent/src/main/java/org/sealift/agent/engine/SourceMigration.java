@@ -114,9 +114,6 @@ public final class SourceMigration {
     private long[] protectedPfns;
     private int normalCount;
     private int protectedCount;
-    /** The last round's protected pfns, held back until its normal pages are out (see {@link #sendRound}). */
-    private long[] deferred = new long[0];
-    private int deferredCount;
     /** Sealing requests in flight, oldest first; at most {@link #MAX_SEALING_AHEAD}. */
     private final ArrayDeque<Future<SealedBatch>> sealing = new ArrayDeque<>();
     private static final int MAX_SEALING_AHEAD = 4;
@@ -325,15 +322,9 @@ public final class SourceMigration {
         while ((n = set.next(from, scan)) > 0) {
             for (int i = 0; i < n; i++) {
                 long pfn = scan[i];
-                if (isProtected(pfn) && protectedLast) {
-                    if (deferredCount == deferred.length) {
-                        deferred = Arrays.copyOf(deferred, Math.max(1024, 2 * deferred.length));
-                    }
-                    deferred[deferredCount++] = pfn;
-                } else if (isProtected(pfn)) {
-                    protectedPfns[protectedCount++] = pfn;
-                    if (protectedCount == protectedPfns.length) {
-                        sealAndSend();
+                if (isProtected(pfn)) {
+                    if (!protectedLast) {
+                        queueProtected(pfn);
                     }
                 } else {
                     normalPfns[normalCount++] = pfn;
@@ -351,13 +342,18 @@ public final class SourceMigration {
         if (normalCount > 0) {
             sendNormal();
         }
-        for (int i = 0; i < deferredCount; i++) {
-            protectedPfns[protectedCount++] = deferred[i];
-            if (protectedCount == protectedPfns.length) {
-                sealAndSend();
+        if (protectedLast) {
+            // a second pass over the same bitmap: the protected pages, now re-sends of what the MANIFEST sealed
+            from = 0;
+            while ((n = set.next(from, scan)) > 0) {
+                for (int i = 0; i < n; i++) {
+                    if (isProtected(scan[i])) {
+                        queueProtected(scan[i]);
+                    }
+                }
+                from = scan[n - 1] + 1;
             }
         }
-        deferredCount = 0;
         if (protectedCount > 0) {
             sealAndSend();
         }
@@ -428,6 +424,14 @@ public final class SourceMigration {
         roundNormal += dataPages;
         roundZero += n - dataPages;
         normalCount = 0;
+    }
+
+    /** Adds a protected pfn to the next sealing request, which goes out once it is full. */
+    private void queueProtected(long pfn) throws IOException, HypervisorException {
+        protectedPfns[protectedCount++] = pfn;
+        if (protectedCount == protectedPfns.length) {
+            sealAndSend();
+        }
     }
 
     /**

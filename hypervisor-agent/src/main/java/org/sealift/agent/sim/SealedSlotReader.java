@@ -63,8 +63,7 @@ final class SealedSlotReader implements AutoCloseable {
             i = j;
         }
         out.flip();
-        ByteBuffer lent = out;
-        return new SealedBatch(SealedBatch.Kind.PAGE, ids, versions, offsets, lengths, out, () -> giveBack(lent));
+        return new SealedBatch(SealedBatch.Kind.PAGE, ids, versions, offsets, lengths, out, () -> giveBack(out));
     }
 
     /** A pooled buffer with room for {@code bytes}, cleared, or a new one. */

@@ -224,17 +224,6 @@ public final class SimFrame {
         return v;
     }
 
-    /**
-     * Like {@link #view()}, but a slice that exposes this frame's own array: for a receiver that owns the frame (it
-     * read it from its socket) and reads the octets in place. Nobody else holds the array.
-     */
-    public ByteBuffer ownedView() throws IOException {
-        int n = length();
-        ByteBuffer v = buf.slice(buf.position(), n);
-        buf.position(buf.position() + n);
-        return v;
-    }
-
     public String str() throws IOException {
         return new String(bytes(), StandardCharsets.UTF_8);
     }

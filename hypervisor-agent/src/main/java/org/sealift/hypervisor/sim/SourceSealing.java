@@ -163,15 +163,18 @@ final class SourceSealing implements AutoCloseable {
 
     /** Whether the context of {@code p} on {@code vcpu} has a sealing of its current version. */
     synchronized boolean contextSealedAtCurrentVersion(ProtectedProcess p, int vcpu) {
-        long k = (Integer.toUnsignedLong(p.processId) << 32) | vcpu;
-        Long v = contextVersions.get(k);
+        Long v = contextVersions.get(contextKey(p, vcpu));
         return v != null && v == p.contextVersion(vcpu);
+    }
+
+    private static long contextKey(ProtectedProcess p, int vcpu) {
+        return (Integer.toUnsignedLong(p.processId) << 32) | vcpu;
     }
 
     /** The latest sealed context record (record header included) of {@code p} on {@code vcpu} at its version. */
     synchronized byte[] sealContext(int processIndex, ProtectedProcess p, int vcpu) throws ProtocolException {
         long version = p.contextVersion(vcpu);
-        long k = (Integer.toUnsignedLong(p.processId) << 32) | vcpu;
+        long k = contextKey(p, vcpu);
         byte[] have = contexts.get(k);
         if (have != null && contextVersions.get(k) == version) {
             return have;

@@ -26,8 +26,8 @@ import org.sealift.protocol.wire.RecordType;
 import org.sealift.protocol.wire.WireRecord;
 
 /**
- * The destination hypervisor reads dom0's hand-over of SEALED records in place: every record comes out as it went
- * in (heap or direct buffer, at any offset), and framing that dom0 got wrong or forged is refused with its reason.
+ * The destination hypervisor reads dom0's hand-over of SEALED records from its own copy: every record comes out as it
+ * went in (heap or direct buffer, at any offset), and framing that dom0 got wrong or forged is refused with its reason.
  */
 class SealedRecordsTest {
 
@@ -95,6 +95,26 @@ class SealedRecordsTest {
             }
             assertEquals(101, seen.get(1).target());
             assertEquals(version - 2, seen.get(1).version());
+        }
+    }
+
+    /** dom0 writing into the buffer it handed over, while the records are read, changes nothing that is opened. */
+    @Test
+    void recordsAreReadFromTheHypervisorsOwnCopy() throws Exception {
+        List<byte[]> plain = new ArrayList<>();
+        ByteBuffer records = framed(0, true, plain);
+        List<byte[]> opened = new ArrayList<>();
+        SealedRecords.forEach(records, blob -> {
+            if (opened.isEmpty()) {
+                for (int i = records.position(); i < records.limit(); i++) {
+                    records.put(i, (byte) 0x5a);
+                }
+            }
+            opened.add(opener.open(blob));
+        });
+        assertEquals(4, opened.size());
+        for (int i = 0; i < 4; i++) {
+            assertArrayEquals(plain.get(i), opened.get(i), "record " + i);
         }
     }
 
