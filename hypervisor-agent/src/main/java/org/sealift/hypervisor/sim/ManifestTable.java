@@ -13,12 +13,16 @@ import java.util.UUID;
 
 import org.sealift.protocol.control.Manifest;
 import org.sealift.protocol.handshake.MigrationId;
+import org.sealift.protocol.seal.SealedBlob;
 
 /**
  * The source's MANIFEST plaintext (docs/protocol.md §6.1) kept up to date while pages are sealed: every protected page
  * and context has a fixed entry (the layout is the domain's), and each sealing writes its version and tag there. Sealing
  * the MANIFEST while the VM is paused then costs the pages changed since the last round, the digest (§6.2) and the
  * AEAD, instead of a pass over every sealed record. The process keys are added only to the copy that is sealed.
+ *
+ * <p>The destination keeps the same table of what it accepted ({@link ReceivedState}), so that checking the MANIFEST
+ * is one comparison of two plaintexts ({@link #digestIfSame}).
  *
  * <p>Entries of distinct pages are disjoint: writers hold the page's lock; {@link #encode} runs when no sealing can
  * happen any more (the caller's exclusive lock).
@@ -80,6 +84,20 @@ final class ManifestTable {
         }
     }
 
+    /** Records an accepted SEALED page (destination): its version and tag. */
+    void page(int processIndex, int index, SealedBlob blob) {
+        int off = blockOffset[processIndex] + BLOCK + index * ENTRY;
+        ByteBuffer.wrap(body).putLong(off + 8, blob.version());
+        blob.copyTag(body, off + 16);
+    }
+
+    /** Records an accepted SEALED context (destination): its version and tag. */
+    void context(int processIndex, int vcpu, SealedBlob blob) {
+        int off = blockOffset[processIndex] + BLOCK + pageCount[processIndex] * ENTRY + vcpu * ENTRY;
+        ByteBuffer.wrap(body).putLong(off + 8, blob.version());
+        blob.copyTag(body, off + 16);
+    }
+
     /** Records the sealing of page {@code index} of process {@code processIndex}: its version and tag. */
     void page(int processIndex, int index, long version, ByteBuffer tagSource, int tagOffset) {
         int off = blockOffset[processIndex] + BLOCK + index * ENTRY;
@@ -119,15 +137,67 @@ final class ManifestTable {
             throw new IllegalStateException("this JDK has no SHA-256", e);
         }
         md.update(LABEL);
+        int[] covered = covered();
+        for (int i = 0; i < covered.length; i += 2) {
+            md.update(body, covered[i], covered[i + 1] - covered[i]);
+        }
+        return md.digest();
+    }
+
+    /** The ranges [from, to) the digest covers, in order: all of the plaintext but the key fields and the trailer. */
+    private int[] covered() {
         int[] starts = blockOffset.clone();
         Arrays.sort(starts);
+        int[] ranges = new int[2 * starts.length + 2];
         int from = 0;
+        int k = 0;
         for (int s : starts) {
-            md.update(body, from, s + KEY_OFFSET - from);
+            ranges[k++] = from;
+            ranges[k++] = s + KEY_OFFSET;
             from = s + KEY_OFFSET + Manifest.KEY_LENGTH;
         }
-        md.update(body, from, body.length - Manifest.DIGEST_LENGTH - from);
-        return md.digest();
+        ranges[k++] = from;
+        ranges[k] = body.length - Manifest.DIGEST_LENGTH;
+        return ranges;
+    }
+
+    /**
+     * The destination's fast check of a MANIFEST plaintext against the table it filled from the records it accepted:
+     * the digest if {@code plaintext} is exactly this table's MANIFEST (same length; every octet the digest covers
+     * equal, so the same session, layout, versions and tags; every entry sealed; the trailer equal to the digest),
+     * else null. The table's layout is the destination domain's, which is well formed (ascending process ids and pfns,
+     * no pfn in two processes), so an equal plaintext passes every check of {@link Manifest#decode} too. The keys are
+     * not compared: they are the source's to send.
+     */
+    byte[] digestIfSame(byte[] plaintext) {
+        if (plaintext.length != body.length || firstUnsealed() != null) {
+            return null;
+        }
+        int[] covered = covered();
+        for (int i = 0; i < covered.length; i += 2) {
+            if (!Arrays.equals(body, covered[i], covered[i + 1], plaintext, covered[i], covered[i + 1])) {
+                return null;
+            }
+        }
+        byte[] digest = digest();
+        int trailer = body.length - Manifest.DIGEST_LENGTH;
+        return Arrays.equals(digest, 0, digest.length, plaintext, trailer, body.length) ? digest : null;
+    }
+
+    /** Copies the key of process {@code processIndex} out of a MANIFEST plaintext laid out as this table. */
+    void copyKey(byte[] plaintext, int processIndex, byte[] out) {
+        System.arraycopy(plaintext, blockOffset[processIndex] + KEY_OFFSET, out, 0, Manifest.KEY_LENGTH);
+    }
+
+    /** The tag recorded for page {@code index} of process {@code processIndex}, copied into {@code out}. */
+    void copyPageTag(int processIndex, int index, byte[] out) {
+        System.arraycopy(body, blockOffset[processIndex] + BLOCK + index * ENTRY + 16, out, 0, Manifest.TAG_LENGTH);
+    }
+
+    /** The version recorded for the context of process {@code processIndex} on {@code vcpu} (0: none). */
+    long contextVersion(int processIndex, int vcpu) {
+        return ByteBuffer.wrap(body).getLong(blockOffset[processIndex] + BLOCK + (pageCount[processIndex] + vcpu) * ENTRY
+                + 8);
     }
 
     /**

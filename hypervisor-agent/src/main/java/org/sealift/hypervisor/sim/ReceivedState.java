@@ -38,8 +38,13 @@ final class ReceivedState {
 
     private final Domain domain;
     private final Opener opener;
-    /** Per process (index in the domain): the tag of each page's held version. */
-    private final byte[][] tags;
+    /**
+     * The MANIFEST this destination expects from what it accepted: the domain's layout with the version and tag of
+     * each held page and context (the source keeps the same table of what it sealed).
+     */
+    private final ManifestTable expected;
+    /** A context arrived for a process or vCPU that is not in the layout (the MANIFEST check reports it). */
+    private boolean unlisted;
     /** (process id, vCPU) → held context. Guarded by {@code this}. */
     private final Map<Long, Held> contexts = new HashMap<>();
     private final ReentrantReadWriteLock verification = new ReentrantReadWriteLock();
@@ -54,10 +59,7 @@ final class ReceivedState {
     ReceivedState(Domain domain, Opener opener) {
         this.domain = domain;
         this.opener = opener;
-        this.tags = new byte[domain.processes.size()][];
-        for (int i = 0; i < tags.length; i++) {
-            tags[i] = new byte[domain.processes.get(i).pageCount() * TAG];
-        }
+        this.expected = new ManifestTable(opener.migrationId(), opener.vmId(), domain.processes);
     }
 
     /**
@@ -101,7 +103,7 @@ final class ReceivedState {
                     return Outcome.STALE_DROPPED;
                 }
                 p.stage(idx, page, blob.version());
-                blob.copyTag(tags[pi], idx * TAG);
+                expected.page(pi, idx, blob);
                 return Outcome.STORED;
             }
         } finally {
@@ -126,6 +128,12 @@ final class ReceivedState {
             Arrays.fill(old.plaintext(), (byte) 0);
         }
         contexts.put(key, new Held(blob.processId(), (int) blob.target(), blob.version(), blob.tag(), plaintext));
+        ProtectedProcess p = domain.process(blob.processId());
+        if (p != null && blob.target() >= 0 && blob.target() < p.vcpus()) {
+            expected.context(domain.processes.indexOf(p), (int) blob.target(), blob);
+        } else {
+            unlisted = true;
+        }
         return Outcome.STORED;
     }
 
@@ -134,6 +142,44 @@ final class ReceivedState {
         if (firstReplay == null) {
             firstReplay = what;
         }
+    }
+
+    /**
+     * The usual case, checked in one pass: if {@code plaintext} (an opened MANIFEST) is exactly the MANIFEST of what is
+     * held — the same session and layout, every page and context held at the listed version with the listed tag, no
+     * context held that is not listed, and a correct digest — nothing more is accepted and its digest is returned.
+     * Otherwise null, and nothing changes: the caller decodes it and {@link #verify verifies} it entry by entry, which
+     * names what differs.
+     */
+    byte[] verifyExact(byte[] plaintext) {
+        verification.writeLock().lock();
+        try {
+            if (verified) {
+                throw new IllegalStateException("the received state was already verified");
+            }
+            byte[] digest;
+            synchronized (this) {
+                digest = unlisted ? null : expected.digestIfSame(plaintext);
+            }
+            if (digest != null) {
+                verified = true;
+            }
+            return digest;
+        } finally {
+            verification.writeLock().unlock();
+        }
+    }
+
+    /** The key of the process at {@code processIndex} from a MANIFEST plaintext that {@link #verifyExact} accepted. */
+    byte[] key(byte[] plaintext, int processIndex) {
+        byte[] key = new byte[Manifest.KEY_LENGTH];
+        expected.copyKey(plaintext, processIndex, key);
+        return key;
+    }
+
+    /** The held version of the context of the process at {@code processIndex} on {@code vcpu} (0: none). */
+    synchronized long contextVersion(int processIndex, int vcpu) {
+        return expected.contextVersion(processIndex, vcpu);
     }
 
     /**
@@ -159,7 +205,7 @@ final class ReceivedState {
                     long held = p.version(i);
                     long listed = e.pageVersion(i);
                     if (held == listed) {
-                        System.arraycopy(tags[pi], i * TAG, tag, 0, TAG);
+                        expected.copyPageTag(pi, i, tag);
                         if (!e.pageTagEquals(i, tag)) {
                             problem(problems, count, "altered: pfn " + e.pfn(i) + process + " version "
                                     + Long.toUnsignedString(listed) + " has a different tag than the manifest lists");

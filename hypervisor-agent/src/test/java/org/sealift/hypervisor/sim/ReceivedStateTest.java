@@ -164,4 +164,134 @@ class ReceivedStateTest {
         ProtocolException late = assertThrows(ProtocolException.class, () -> received.accept(sealed(10, 2, 7)));
         assertEquals(Reason.UNEXPECTED_RECORD, late.reason());
     }
+
+    /** Every page of the layout at version {@code version}, accepted, and the one context; returns the pages. */
+    SealedBlob[] acceptAll(long version) throws Exception {
+        SealedBlob[] pages = new SealedBlob[4];
+        for (int i = 0; i < 4; i++) {
+            pages[i] = sealed(10 + i, version, 100 + i);
+            received.accept(pages[i]);
+        }
+        return pages;
+    }
+
+    @Test
+    void theExactManifestIsAcceptedInOnePassWithTheDigestAndKeysTheEntryByEntryCheckWouldGive() throws Exception {
+        SealedBlob[] pages = acceptAll(4);
+        received.accept(new Sealer(key, mid, vm).sealPage(1, 11, 3, page(7), 0)); // an older version, late: no change
+        SealedBlob ctx = sealer.sealVcpu(1, 0, 5, new byte[256]);
+        received.accept(ctx);
+        Manifest m = buildFrom(pages, ctx);
+        byte[] plain = m.encode();
+
+        byte[] digest = received.verifyExact(plain);
+
+        assertArrayEquals(m.digest(), digest);
+        assertArrayEquals(Manifest.decode(plain).digest(), digest);
+        assertArrayEquals(processKey, received.key(plain, 0));
+        assertEquals(5, received.contextVersion(0, 0));
+        assertArrayEquals(new byte[256], received.context(1, 0));
+        ProtocolException late = assertThrows(ProtocolException.class, () -> received.accept(sealed(10, 9, 7)));
+        assertEquals(Reason.UNEXPECTED_RECORD, late.reason());
+        assertThrows(IllegalStateException.class, () -> received.verifyExact(plain), "verified once only");
+    }
+
+    @Test
+    void theKeysAreTheSourcesToSendAndNotPartOfTheComparison() throws Exception {
+        SealedBlob[] pages = acceptAll(1);
+        SealedBlob ctx = sealer.sealVcpu(1, 0, 1, new byte[256]);
+        received.accept(ctx);
+        byte[] otherKey = bytes(32);
+        var b = Manifest.builder(mid, vm);
+        var p = b.process(1, otherKey);
+        for (SealedBlob s : pages) {
+            p.page(s.target(), s.version(), s.tag());
+        }
+        p.context(0, ctx.version(), ctx.tag());
+        byte[] plain = b.build().encode();
+        assertArrayEquals(b.build().digest(), received.verifyExact(plain));
+        assertArrayEquals(otherKey, received.key(plain, 0));
+    }
+
+    /**
+     * Whatever differs from what was accepted — a page's tag or version, a page never received, a context outside the
+     * layout, the session, the digest trailer, the length — leaves the one-pass check without a result and changes
+     * nothing, so the entry-by-entry check runs and names it.
+     */
+    @Test
+    void anyDifferenceFallsBackToTheEntryByEntryCheckWhichNamesIt() throws Exception {
+        SealedBlob[] pages = acceptAll(2);
+        SealedBlob ctx = sealer.sealVcpu(1, 0, 1, new byte[256]);
+        received.accept(ctx);
+        Manifest good = buildFrom(pages, ctx);
+
+        SealedBlob[] altered = pages.clone();
+        altered[1] = new Sealer(key, mid, vm).sealPage(1, 11, 2, page(4321), 0);
+        assertFallsBackAndFails(buildFrom(altered, ctx).encode(), "altered: pfn 11");
+
+        SealedBlob[] newer = pages.clone();
+        newer[2] = sealed(12, 3, 1);
+        assertFallsBackAndFails(buildFrom(newer, ctx).encode(), "stale: pfn 12");
+
+        SealedBlob[] older = pages.clone();
+        older[3] = new Sealer(key, mid, vm).sealPage(1, 13, 1, page(1), 0);
+        assertFallsBackAndFails(buildFrom(older, ctx).encode(), "extra: pfn 13");
+
+        byte[] wrongTrailer = good.encode();
+        wrongTrailer[wrongTrailer.length - 1] ^= 1;
+        assertEquals(null, received.verifyExact(wrongTrailer));
+        assertEquals(Reason.MANIFEST_MISMATCH,
+                assertThrows(ProtocolException.class, () -> Manifest.decode(wrongTrailer)).reason());
+
+        var otherVm = Manifest.builder(mid, UUID.randomUUID());
+        var op = otherVm.process(1, processKey);
+        for (SealedBlob s : pages) {
+            op.page(s.target(), s.version(), s.tag());
+        }
+        op.context(0, ctx.version(), ctx.tag());
+        assertEquals(null, received.verifyExact(otherVm.build().encode()));
+
+        byte[] longer = java.util.Arrays.copyOf(good.encode(), good.encode().length + 32);
+        assertEquals(null, received.verifyExact(longer));
+
+        // nothing was decided by the failed one-pass checks: the exact manifest still passes
+        assertArrayEquals(good.digest(), received.verifyExact(good.encode()));
+    }
+
+    @Test
+    void aPageNeverReceivedCannotPassAsVersionZero() throws Exception {
+        // pfn 13 was never sealed (nor received): a plaintext that lists it at version 0 equals this destination's
+        // table octet for octet, yet it is no MANIFEST (versions start at 1)
+        ManifestTable table = new ManifestTable(mid, vm, incoming.processes);
+        for (int i = 0; i < 3; i++) {
+            SealedBlob s = sealed(10 + i, 1, i);
+            received.accept(s);
+            table.page(0, i, s);
+        }
+        SealedBlob ctx = sealer.sealVcpu(1, 0, 1, new byte[256]);
+        received.accept(ctx);
+        table.context(0, 0, ctx);
+        byte[] plain = table.encode(java.util.Map.of(1, processKey), table.digest());
+
+        assertEquals(null, received.verifyExact(plain), "an entry at version 0 is never exact");
+        ProtocolException e = assertThrows(ProtocolException.class, () -> Manifest.decode(plain));
+        assertTrue(e.getMessage().contains("version 0"), e.getMessage());
+    }
+
+    @Test
+    void aContextOutsideTheLayoutIsReportedByTheEntryByEntryCheck() throws Exception {
+        SealedBlob[] pages = acceptAll(1);
+        SealedBlob ctx = sealer.sealVcpu(1, 0, 1, new byte[256]);
+        received.accept(ctx);
+        received.accept(sealer.sealVcpu(1, 3, 1, new byte[256])); // this VM has one vCPU
+        Manifest m = buildFrom(pages, ctx);
+        assertFallsBackAndFails(m.encode(), "extra: vCPU context 3");
+    }
+
+    private void assertFallsBackAndFails(byte[] plain, String named) throws Exception {
+        assertEquals(null, received.verifyExact(plain), "not exact: " + named);
+        ProtocolException e = assertThrows(ProtocolException.class, () -> received.verify(Manifest.decode(plain)));
+        assertEquals(Reason.MANIFEST_MISMATCH, e.reason());
+        assertTrue(e.getMessage().contains(named), e.getMessage());
+    }
 }
