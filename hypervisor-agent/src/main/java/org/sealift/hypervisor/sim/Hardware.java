@@ -186,9 +186,19 @@ final class Hardware implements AutoCloseable {
         return readLong(NV_COUNTER, 0);
     }
 
+    /**
+     * The counter is a fixed-width value overwritten in place with one data sync (a TPM NV write): the 21 octets lie
+     * in one disk sector, which a crash leaves old or new. A counter file of another width is replaced atomically.
+     */
     synchronized long incrementCounter() throws IOException {
         long next = counter() + 1;
-        writeLong(NV_COUNTER, next);
+        byte[] value = String.format("%020d\n", next).getBytes(StandardCharsets.US_ASCII);
+        Path f = dir.resolve(NV_COUNTER);
+        if (Files.exists(f) && Files.size(f) == value.length) {
+            writeInPlace(f, 0, value, 0, value.length);
+        } else {
+            writeAtomically(f, value);
+        }
         return next;
     }
 
@@ -242,6 +252,21 @@ final class Hardware implements AutoCloseable {
 
     private void writeLong(String name, long v) throws IOException {
         writeAtomically(dir.resolve(name), (Long.toUnsignedString(v) + "\n").getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /**
+     * Overwrites {@code length} octets of an existing file at {@code position} and syncs its data (fdatasync): no
+     * metadata changes, so no journal commit. Callers make a torn write harmless (two copies, or one sector).
+     */
+    static void writeInPlace(Path file, long position, byte[] content, int offset, int length) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE)) {
+            ByteBuffer b = ByteBuffer.wrap(content, offset, length);
+            long at = position;
+            while (b.hasRemaining()) {
+                at += ch.write(b, at);
+            }
+            ch.force(false);
+        }
     }
 
     /** tmp + fsync + rename: a crash leaves the old or the new value, never a torn one. */

@@ -41,7 +41,12 @@ final class SealedState {
 
     static final String FILE = "sealed-state.bin";
     private static final byte[] MAGIC = "SLFT-SST".getBytes(StandardCharsets.US_ASCII);
-    private static final int FORMAT = 1;
+    /** 2: two copies of {@code MAGIC, FORMAT, counter u64, length u32, nonce [12], sealed [length], zeros}. */
+    private static final int FORMAT = 2;
+    /** Header of one copy: magic, format, counter, length, nonce. */
+    private static final int SLOT_HEADER = 8 + 4 + 8 + 4 + 12;
+    /** Smallest copy; copies double as the state grows (a state of 512 final records is about 300 KB). */
+    static final int MIN_SLOT = 64 * 1024;
     private static final int KEEP_FINAL = 512;
 
     private final Path file;
@@ -79,27 +84,24 @@ final class SealedState {
             s.persist();
             return s;
         }
-        long stored;
-        byte[] plain;
-        try {
-            ByteBuffer b = ByteBuffer.wrap(bytes);
-            byte[] magic = new byte[MAGIC.length];
-            b.get(magic);
-            if (!Arrays.equals(magic, MAGIC) || b.getInt() != FORMAT) {
-                throw new IOException("not a sealed state file");
+        // the newest copy that opens; a copy that does not open is a write a crash tore, or dom0's doing
+        Opened newest = null;
+        boolean unopened = false;
+        for (int slot = 0; slot < 2; slot++) {
+            Opened o = isSlotFile(bytes) ? s.open(bytes, slot) : slot == 0 ? s.openFormat1(bytes) : null;
+            if (o == null) {
+                unopened |= !blank(bytes, slot);
+            } else if (newest == null || Long.compareUnsigned(o.counter, newest.counter) > 0) {
+                newest = o;
             }
-            stored = b.getLong();
-            byte[] nonce = new byte[12];
-            b.get(nonce);
-            Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-            c.init(Cipher.DECRYPT_MODE, hardware.stateKey(), new GCMParameterSpec(128, nonce));
-            c.updateAAD(aad(hardware.hostId(), stored));
-            plain = c.doFinal(bytes, b.position(), b.remaining());
-        } catch (GeneralSecurityException | IOException | RuntimeException e) {
+        }
+        if (newest == null) {
             s.lose("the sealed state " + s.file + " does not open with this host's key (replaced or damaged)");
             s.persist();
             return s;
         }
+        long stored = newest.counter;
+        byte[] plain = newest.plain;
         s.decode(plain);
         if (stored == counter - 1) {
             s.lastWritten = bytes;
@@ -109,7 +111,8 @@ final class SealedState {
             s.lastWritten = bytes;
         } else {
             s.lose("the sealed state carries counter " + stored + " but the hardware counter is at " + counter
-                    + " (rolled back)");
+                    + " (rolled back" + (unopened ? "; its other copy does not open with this host's key: replaced or"
+                    + " damaged" : "") + ")");
             s.persist();
             return s;
         }
@@ -160,8 +163,19 @@ final class SealedState {
         return ByteBuffer.allocate(MAGIC.length + 8 + h.length).put(MAGIC).putLong(counter).put(h).array();
     }
 
-    /** Seals the state at the current counter, then advances the counter. Callers act only after this returns. */
+    /**
+     * Seals the state at the current counter c into copy c mod 2 of the file, then advances the counter. Callers act
+     * only after this returns. The file holds two fixed-size copies, so a write overwrites the older copy in place and
+     * is made durable with one data sync (no new file, rename or journal commit: 0.3 ms against 1–9 ms for
+     * tmp + fsync + rename on this project's machine under load); a crash that tears it leaves the newer copy, which
+     * is the state before this decision, and the counter has not moved. When the state outgrows its copies, or the
+     * file is not the one this hypervisor wrote, the whole file is replaced atomically instead.
+     */
     void persist() throws IOException {
+        write(false);
+    }
+
+    private void write(boolean replaceFile) throws IOException {
         prune();
         long counter = hardware.counter();
         byte[] plain = encode();
@@ -176,12 +190,112 @@ final class SealedState {
         } catch (GeneralSecurityException e) {
             throw new IOException("cannot seal the decision state: " + e.getMessage(), e);
         }
-        byte[] out = ByteBuffer.allocate(MAGIC.length + 4 + 8 + 12 + sealed.length).put(MAGIC).putInt(FORMAT)
-                .putLong(counter).put(nonce).put(sealed).array();
+        int need = SLOT_HEADER + sealed.length;
+        int slot = (int) (counter & 1);
+        boolean inPlace = !replaceFile && lastWritten != null && isSlotFile(lastWritten) && lastWritten.length / 2 >= need
+                && Files.exists(file) && Files.size(file) == lastWritten.length;
+        byte[] image;
+        if (inPlace) {
+            image = lastWritten.clone();
+        } else {
+            int size = lastWritten != null && isSlotFile(lastWritten) ? lastWritten.length / 2 : MIN_SLOT;
+            while (size < need) {
+                size *= 2;
+            }
+            // a fresh file of two copies; the other copy is empty, or keeps the last state (one the next write
+            // replaces), so that a torn first write in place still finds a copy
+            image = new byte[2 * size];
+            if (lastWritten != null && isSlotFile(lastWritten)) {
+                int old = 1 - slot;
+                int oldSize = lastWritten.length / 2;
+                System.arraycopy(lastWritten, old * oldSize, image, old * size, oldSize);
+            }
+        }
+        int size = image.length / 2;
+        ByteBuffer b = ByteBuffer.wrap(image, slot * size, size).slice();
+        b.put(MAGIC).putInt(FORMAT).putLong(counter).putInt(sealed.length).put(nonce).put(sealed);
         Files.createDirectories(file.getParent());
-        Hardware.writeAtomically(file, out);
+        if (inPlace) {
+            // only the new copy's octets; what lies after them in the copy is ignored (its length says where it ends)
+            Hardware.writeInPlace(file, slot * (long) size, image, slot * size, need);
+        } else {
+            Hardware.writeAtomically(file, image);
+        }
         hardware.incrementCounter();
-        lastWritten = out;
+        lastWritten = image;
+    }
+
+    /** One copy of the state file (header, then the sealed state), or null if it does not open. */
+    private Opened open(byte[] bytes, int slot) {
+        try {
+            int size = bytes.length / 2;
+            if (!isSlotFile(bytes)) {
+                return null;
+            }
+            ByteBuffer b = ByteBuffer.wrap(bytes, slot * size, size).slice();
+            byte[] magic = new byte[MAGIC.length];
+            b.get(magic);
+            if (!Arrays.equals(magic, MAGIC) || b.getInt() != FORMAT) {
+                return null;
+            }
+            long stored = b.getLong();
+            int length = b.getInt();
+            if (length < 16 || length > b.remaining() - 12) {
+                return null;
+            }
+            byte[] nonce = new byte[12];
+            b.get(nonce);
+            Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+            c.init(Cipher.DECRYPT_MODE, hardware.stateKey(), new GCMParameterSpec(128, nonce));
+            c.updateAAD(aad(hardware.hostId(), stored));
+            return new Opened(stored, c.doFinal(bytes, slot * size + b.position(), length));
+        } catch (GeneralSecurityException | IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    private record Opened(long counter, byte[] plain) {
+    }
+
+    /** A state file of format 1 (one copy, before 2026-11-28), read once; the next write replaces it. */
+    private Opened openFormat1(byte[] bytes) {
+        try {
+            ByteBuffer b = ByteBuffer.wrap(bytes);
+            byte[] magic = new byte[MAGIC.length];
+            b.get(magic);
+            if (!Arrays.equals(magic, MAGIC) || b.getInt() != 1) {
+                return null;
+            }
+            long stored = b.getLong();
+            byte[] nonce = new byte[12];
+            b.get(nonce);
+            Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
+            c.init(Cipher.DECRYPT_MODE, hardware.stateKey(), new GCMParameterSpec(128, nonce));
+            c.updateAAD(aad(hardware.hostId(), stored));
+            return new Opened(stored, c.doFinal(bytes, b.position(), b.remaining()));
+        } catch (GeneralSecurityException | IOException | RuntimeException e) {
+            return null;
+        }
+    }
+
+    /** True for a copy that was never written (all zeros), or the second "copy" of a file of another layout. */
+    private static boolean blank(byte[] bytes, int slot) {
+        if (!isSlotFile(bytes)) {
+            return slot == 1;
+        }
+        int size = bytes.length / 2;
+        for (int i = slot * size; i < (slot + 1) * size; i++) {
+            if (bytes[i] != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Two copies of a power-of-two size from {@link #MIN_SLOT}: the layout this class writes. */
+    private static boolean isSlotFile(byte[] bytes) {
+        int size = bytes.length / 2;
+        return bytes.length % 2 == 0 && size >= MIN_SLOT && Integer.bitCount(size) == 1;
     }
 
     /**
@@ -202,7 +316,7 @@ final class SealedState {
             return true;
         }
         tamperDetected++;
-        persist();
+        write(true); // the whole file: dom0's version must not survive beside the new copy
         return false;
     }
 

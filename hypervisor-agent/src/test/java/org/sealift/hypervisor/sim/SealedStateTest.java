@@ -126,7 +126,7 @@ class SealedStateTest {
             s.persist();
         }
         byte[] bytes = Files.readAllBytes(state.resolve(SealedState.FILE));
-        bytes[bytes.length - 20] ^= 1;
+        bytes[60] ^= 1; // inside the sealed state of the one copy written (counter 0: the first copy)
         Files.write(state.resolve(SealedState.FILE), bytes);
         try (Hardware hw = hardware()) {
             SealedState s = SealedState.load(state, hw);
@@ -144,5 +144,150 @@ class SealedStateTest {
             var e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class, this::hardware);
             assertTrue(e.getMessage().contains("another hypervisor already runs"), e.getMessage());
         }
+    }
+
+    /** Persists {@code r} at {@code state}; returns the counter value the write carried. */
+    static long persistWith(SealedState s, MigrationRecord r, Hardware hw) throws Exception {
+        s.migrations.put(r.id, r);
+        s.persist();
+        return hw.counter() - 1;
+    }
+
+    /** Flips octets in the middle of the copy that carries {@code counter}, as a write torn by a crash leaves it. */
+    static void tear(Path file, long counter) throws Exception {
+        byte[] bytes = Files.readAllBytes(file);
+        int size = bytes.length / 2;
+        int at = (int) (counter & 1) * size + 40;
+        for (int i = 0; i < 16; i++) {
+            bytes[at + i] ^= (byte) 0xA5;
+        }
+        Files.write(file, bytes);
+    }
+
+    @Test
+    void aWriteTornByACrashBeforeTheCounterMovedLeavesThePreviousState() throws Exception {
+        Path state = dir.resolve("state");
+        long written;
+        MigrationRecord r = record((byte) 5, MigrationState.PRECOPY);
+        try (Hardware hw = hardware()) {
+            SealedState s = SealedState.load(state, hw);
+            persistWith(s, r, hw);
+            r.state = MigrationState.READY;
+            written = persistWith(s, r, hw);
+        }
+        // the crash hit while the READY copy was being overwritten in place: that copy is torn, the counter did not move
+        tear(state.resolve(SealedState.FILE), written);
+        Files.writeString(dir.resolve("hw").resolve(Hardware.NV_COUNTER), written + "\n");
+        try (Hardware hw = hardware()) {
+            SealedState s = SealedState.load(state, hw);
+            assertFalse(s.historyLost, s.doubtReason);
+            assertEquals(MigrationState.PRECOPY, s.migrations.get(r.id).state,
+                    "the decision whose write was torn never took effect: the copy before it is the state");
+        }
+    }
+
+    @Test
+    void theSameDamageAfterTheCounterMovedIsARollback() throws Exception {
+        Path state = dir.resolve("state");
+        long written;
+        MigrationRecord r = record((byte) 6, MigrationState.PRECOPY);
+        try (Hardware hw = hardware()) {
+            SealedState s = SealedState.load(state, hw);
+            persistWith(s, r, hw);
+            r.state = MigrationState.READY;
+            written = persistWith(s, r, hw);
+        }
+        // dom0 damages the newest copy of a completed write: the copy before it is one decision too old
+        tear(state.resolve(SealedState.FILE), written);
+        try (Hardware hw = hardware()) {
+            SealedState s = SealedState.load(state, hw);
+            assertTrue(s.historyLost);
+            assertTrue(s.doubtReason.contains("rolled back") && s.doubtReason.contains("other copy does not open"),
+                    s.doubtReason);
+            assertTrue(s.migrations.get(r.id).inDoubt);
+        }
+    }
+
+    @Test
+    void afterTheFirstWriteEachDecisionOverwritesTheOlderCopyInPlace() throws Exception {
+        Path state = dir.resolve("state");
+        Path file = state.resolve(SealedState.FILE);
+        Path counterFile = dir.resolve("hw").resolve(Hardware.NV_COUNTER);
+        try (Hardware hw = hardware()) {
+            SealedState s = SealedState.load(state, hw);
+            MigrationRecord r = record((byte) 7, MigrationState.PRECOPY);
+            persistWith(s, r, hw);
+            persistWith(s, r, hw); // the counter file now has its fixed width
+            Object inode = Files.getAttribute(file, "unix:ino");
+            Object counterInode = Files.getAttribute(counterFile, "unix:ino");
+            long size = Files.size(file);
+            for (MigrationState st : new MigrationState[] {MigrationState.READY, MigrationState.RESUMING,
+                    MigrationState.COMMITTED}) {
+                r.state = st;
+                persistWith(s, r, hw);
+                assertTrue(s.checkIntact(), "the file is what the hypervisor wrote");
+            }
+            assertEquals(inode, Files.getAttribute(file, "unix:ino"), "no new file was renamed over the state");
+            assertEquals(counterInode, Files.getAttribute(counterFile, "unix:ino"));
+            assertEquals(size, Files.size(file));
+        }
+        try (Hardware hw = hardware()) {
+            SealedState s = SealedState.load(state, hw);
+            assertFalse(s.historyLost, s.doubtReason);
+            assertEquals(MigrationState.COMMITTED, s.migrations.values().iterator().next().state);
+        }
+    }
+
+    @Test
+    void aStateThatOutgrowsItsCopiesMovesToALargerFile() throws Exception {
+        Path state = dir.resolve("state");
+        try (Hardware hw = hardware()) {
+            SealedState s = SealedState.load(state, hw);
+            s.persist();
+            for (int i = 0; Files.size(state.resolve(SealedState.FILE)) <= 2L * SealedState.MIN_SLOT; i++) {
+                byte[] id = new byte[16];
+                id[0] = (byte) i;
+                id[1] = (byte) (i >> 8);
+                persistWith(s, new MigrationRecord(MigrationId.of(id), MigrationRole.SOURCE, "vm-" + i, i,
+                        MigrationState.PRECOPY), hw);
+                assertTrue(i < 5000, "the state never outgrew " + SealedState.MIN_SLOT + " octets per copy");
+            }
+        }
+        try (Hardware hw = hardware()) {
+            SealedState s = SealedState.load(state, hw);
+            assertFalse(s.historyLost, s.doubtReason);
+            assertTrue(s.migrations.size() > 50, "all records came back: " + s.migrations.size());
+        }
+    }
+
+    @Test
+    void aStateFileOfTheEarlierOneCopyFormatIsReadAndReplaced() throws Exception {
+        Path state = dir.resolve("state");
+        Path file = state.resolve(SealedState.FILE);
+        long written;
+        try (Hardware hw = hardware()) {
+            SealedState s = SealedState.load(state, hw);
+            written = persistWith(s, record((byte) 8, MigrationState.READY), hw);
+        }
+        // format 1: MAGIC, 1, counter, nonce, sealed: the same sealing, one copy, nothing after it
+        java.nio.ByteBuffer copy = java.nio.ByteBuffer.wrap(Files.readAllBytes(file));
+        copy.position((int) (written & 1) * (copy.capacity() / 2));
+        byte[] magic = new byte[8];
+        copy.get(magic);
+        copy.getInt();
+        long counter = copy.getLong();
+        int length = copy.getInt();
+        byte[] nonce = new byte[12];
+        copy.get(nonce);
+        byte[] sealed = new byte[length];
+        copy.get(sealed);
+        Files.write(file, java.nio.ByteBuffer.allocate(8 + 4 + 8 + 12 + length).put(magic).putInt(1).putLong(counter)
+                .put(nonce).put(sealed).array());
+        try (Hardware hw = hardware()) {
+            SealedState s = SealedState.load(state, hw);
+            assertFalse(s.historyLost, s.doubtReason);
+            assertEquals(MigrationState.READY, s.migrations.values().iterator().next().state);
+        }
+        assertEquals(0, Files.size(file) % (2 * SealedState.MIN_SLOT), "rewritten as two copies");
     }
 }
