@@ -1,10 +1,7 @@
 package org.sealift.protocol;
 
-import java.security.GeneralSecurityException;
 import java.security.KeyPair;
-import java.security.PrivateKey;
 import java.security.PublicKey;
-import java.security.Signature;
 import java.util.Objects;
 
 /**
@@ -23,8 +20,13 @@ public interface AttestationSigner {
     /** A signer over a key pair held in this process (used inside the hypervisor and in tests). */
     static AttestationSigner of(KeyPair keyPair) {
         Objects.requireNonNull(keyPair, "keyPair");
-        PrivateKey priv = keyPair.getPrivate();
         PublicKey pub = keyPair.getPublic();
+        org.bouncycastle.crypto.params.Ed25519PrivateKeyParameters priv;
+        try {
+            priv = Ed25519Signatures.privateKey(keyPair.getPrivate());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("an attestation key is an Ed25519 key pair: " + e.getMessage(), e);
+        }
         return new AttestationSigner() {
             @Override
             public PublicKey publicKey() {
@@ -32,29 +34,14 @@ public interface AttestationSigner {
             }
 
             @Override
-            public byte[] sign(byte[] message) throws ProtocolException {
-                try {
-                    Signature s = Signature.getInstance("Ed25519");
-                    s.initSign(priv);
-                    s.update(message);
-                    return s.sign();
-                } catch (GeneralSecurityException e) {
-                    throw new ProtocolException(ProtocolException.Reason.MALFORMED,
-                            "cannot sign with the attestation key: " + e.getMessage(), e);
-                }
+            public byte[] sign(byte[] message) {
+                return Ed25519Signatures.sign(priv, message);
             }
         };
     }
 
     /** Verifies an Ed25519 signature; false (never an exception) for a wrong key, message or signature. */
     static boolean verify(PublicKey key, byte[] message, byte[] signature) {
-        try {
-            Signature s = Signature.getInstance("Ed25519");
-            s.initVerify(key);
-            s.update(message);
-            return s.verify(signature);
-        } catch (GeneralSecurityException | IllegalArgumentException e) {
-            return false;
-        }
+        return Ed25519Signatures.verify(key, message, signature);
     }
 }

@@ -10,7 +10,6 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.security.PrivateKey;
 import java.security.PublicKey;
-import java.security.Signature;
 import java.security.interfaces.EdECKey;
 import java.security.spec.X509EncodedKeySpec;
 
@@ -19,9 +18,10 @@ import org.bouncycastle.asn1.x509.AlgorithmIdentifier;
 import org.bouncycastle.asn1.x509.SubjectPublicKeyInfo;
 import org.bouncycastle.operator.ContentSigner;
 import org.sealift.protocol.AttestationSigner;
+import org.sealift.protocol.Ed25519Signatures;
 import org.sealift.protocol.ProtocolException;
 
-/** Ed25519 through the JDK provider, and the glue that lets BouncyCastle builders sign with it. */
+/** Ed25519 keys from the JDK provider, signatures through {@link Ed25519Signatures}, and the glue for BouncyCastle builders. */
 final class Ed25519 {
 
     static final AlgorithmIdentifier ALGORITHM = new AlgorithmIdentifier(EdECObjectIdentifiers.id_Ed25519);
@@ -39,11 +39,8 @@ final class Ed25519 {
 
     static byte[] sign(PrivateKey key, byte[] message) {
         try {
-            Signature s = Signature.getInstance("Ed25519");
-            s.initSign(key);
-            s.update(message);
-            return s.sign();
-        } catch (GeneralSecurityException e) {
+            return Ed25519Signatures.sign(key, message);
+        } catch (IllegalArgumentException e) {
             throw new IllegalStateException("cannot sign with Ed25519 key: " + e.getMessage(), e);
         }
     }
