@@ -164,17 +164,21 @@ class SealedStateTest {
         Files.write(file, bytes);
     }
 
-    @Test
-    void aWriteTornByACrashBeforeTheCounterMovedLeavesThePreviousState() throws Exception {
-        Path state = dir.resolve("state");
-        long written;
-        MigrationRecord r = record((byte) 5, MigrationState.PRECOPY);
+    /** Persists {@code r} in PRECOPY, then in READY; returns the counter value the READY write carried. */
+    long precopyThenReady(Path state, MigrationRecord r) throws Exception {
         try (Hardware hw = hardware()) {
             SealedState s = SealedState.load(state, hw);
             persistWith(s, r, hw);
             r.state = MigrationState.READY;
-            written = persistWith(s, r, hw);
+            return persistWith(s, r, hw);
         }
+    }
+
+    @Test
+    void aWriteTornByACrashBeforeTheCounterMovedLeavesThePreviousState() throws Exception {
+        Path state = dir.resolve("state");
+        MigrationRecord r = record((byte) 5, MigrationState.PRECOPY);
+        long written = precopyThenReady(state, r);
         // the crash hit while the READY copy was being overwritten in place: that copy is torn, the counter did not move
         tear(state.resolve(SealedState.FILE), written);
         Files.writeString(dir.resolve("hw").resolve(Hardware.NV_COUNTER), written + "\n");
@@ -189,14 +193,8 @@ class SealedStateTest {
     @Test
     void theSameDamageAfterTheCounterMovedIsARollback() throws Exception {
         Path state = dir.resolve("state");
-        long written;
         MigrationRecord r = record((byte) 6, MigrationState.PRECOPY);
-        try (Hardware hw = hardware()) {
-            SealedState s = SealedState.load(state, hw);
-            persistWith(s, r, hw);
-            r.state = MigrationState.READY;
-            written = persistWith(s, r, hw);
-        }
+        long written = precopyThenReady(state, r);
         // dom0 damages the newest copy of a completed write: the copy before it is one decision too old
         tear(state.resolve(SealedState.FILE), written);
         try (Hardware hw = hardware()) {
