@@ -192,23 +192,23 @@ final class SealedState {
         }
         int need = SLOT_HEADER + sealed.length;
         int slot = (int) (counter & 1);
-        boolean inPlace = !replaceFile && lastWritten != null && isSlotFile(lastWritten) && lastWritten.length / 2 >= need
-                && Files.exists(file) && Files.size(file) == lastWritten.length;
+        // the size of each copy in the file last written by this hypervisor (0: none of this layout)
+        int previous = lastWritten != null && isSlotFile(lastWritten) ? lastWritten.length / 2 : 0;
+        boolean inPlace = !replaceFile && previous >= need && Files.exists(file)
+                && Files.size(file) == lastWritten.length;
         byte[] image;
         if (inPlace) {
             image = lastWritten.clone();
         } else {
-            int size = lastWritten != null && isSlotFile(lastWritten) ? lastWritten.length / 2 : MIN_SLOT;
+            int size = Math.max(previous, MIN_SLOT);
             while (size < need) {
                 size *= 2;
             }
             // a fresh file of two copies; the other copy is empty, or keeps the last state (one the next write
             // replaces), so that a torn first write in place still finds a copy
             image = new byte[2 * size];
-            if (lastWritten != null && isSlotFile(lastWritten)) {
-                int old = 1 - slot;
-                int oldSize = lastWritten.length / 2;
-                System.arraycopy(lastWritten, old * oldSize, image, old * size, oldSize);
+            if (previous > 0) {
+                System.arraycopy(lastWritten, (1 - slot) * previous, image, (1 - slot) * size, previous);
             }
         }
         int size = image.length / 2;
@@ -225,57 +225,53 @@ final class SealedState {
         lastWritten = image;
     }
 
-    /** One copy of the state file (header, then the sealed state), or null if it does not open. */
+    /** Copy {@code slot} of a file this class wrote (header, then the sealed state), or null if it does not open. */
     private Opened open(byte[] bytes, int slot) {
+        int size = bytes.length / 2;
+        ByteBuffer b = ByteBuffer.wrap(bytes, slot * size, size).slice();
+        if (!magic(b, FORMAT)) {
+            return null;
+        }
+        long stored = b.getLong();
+        int length = b.getInt();
+        if (length < 16 || length > b.remaining() - 12) {
+            return null;
+        }
+        return unseal(stored, b, bytes, slot * size + SLOT_HEADER, length);
+    }
+
+    /** A state file of format 1 (one copy, before 2026-11-28), read once; the next write replaces it. */
+    private Opened openFormat1(byte[] bytes) {
+        ByteBuffer b = ByteBuffer.wrap(bytes);
+        if (bytes.length < MAGIC.length + 4 + 8 + 12 + 16 || !magic(b, 1)) {
+            return null;
+        }
+        long stored = b.getLong();
+        int at = MAGIC.length + 4 + 8 + 12;
+        return unseal(stored, b, bytes, at, bytes.length - at);
+    }
+
+    private static boolean magic(ByteBuffer b, int format) {
+        byte[] magic = new byte[MAGIC.length];
+        b.get(magic);
+        return Arrays.equals(magic, MAGIC) && b.getInt() == format;
+    }
+
+    /** Opens {@code length} sealed octets at {@code offset}; the nonce is next in {@code header}. */
+    private Opened unseal(long counter, ByteBuffer header, byte[] bytes, int offset, int length) {
+        byte[] nonce = new byte[12];
+        header.get(nonce);
         try {
-            int size = bytes.length / 2;
-            if (!isSlotFile(bytes)) {
-                return null;
-            }
-            ByteBuffer b = ByteBuffer.wrap(bytes, slot * size, size).slice();
-            byte[] magic = new byte[MAGIC.length];
-            b.get(magic);
-            if (!Arrays.equals(magic, MAGIC) || b.getInt() != FORMAT) {
-                return null;
-            }
-            long stored = b.getLong();
-            int length = b.getInt();
-            if (length < 16 || length > b.remaining() - 12) {
-                return null;
-            }
-            byte[] nonce = new byte[12];
-            b.get(nonce);
             Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
             c.init(Cipher.DECRYPT_MODE, hardware.stateKey(), new GCMParameterSpec(128, nonce));
-            c.updateAAD(aad(hardware.hostId(), stored));
-            return new Opened(stored, c.doFinal(bytes, slot * size + b.position(), length));
+            c.updateAAD(aad(hardware.hostId(), counter));
+            return new Opened(counter, c.doFinal(bytes, offset, length));
         } catch (GeneralSecurityException | IOException | RuntimeException e) {
             return null;
         }
     }
 
     private record Opened(long counter, byte[] plain) {
-    }
-
-    /** A state file of format 1 (one copy, before 2026-11-28), read once; the next write replaces it. */
-    private Opened openFormat1(byte[] bytes) {
-        try {
-            ByteBuffer b = ByteBuffer.wrap(bytes);
-            byte[] magic = new byte[MAGIC.length];
-            b.get(magic);
-            if (!Arrays.equals(magic, MAGIC) || b.getInt() != 1) {
-                return null;
-            }
-            long stored = b.getLong();
-            byte[] nonce = new byte[12];
-            b.get(nonce);
-            Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-            c.init(Cipher.DECRYPT_MODE, hardware.stateKey(), new GCMParameterSpec(128, nonce));
-            c.updateAAD(aad(hardware.hostId(), stored));
-            return new Opened(stored, c.doFinal(bytes, b.position(), b.remaining()));
-        } catch (GeneralSecurityException | IOException | RuntimeException e) {
-            return null;
-        }
     }
 
     /** True for a copy that was never written (all zeros), or the second "copy" of a file of another layout. */
