@@ -1052,7 +1052,8 @@ final class Migrations {
                 // entry by entry, which names what differs
                 digest = run.received.verifyExact(plain);
                 if (digest != null) {
-                    installExact(run, plain);
+                    byte[] exact = plain;
+                    install(run, pi -> run.received.key(exact, pi));
                 } else {
                     digest = verifyAndInstall(run, plain);
                 }
@@ -1101,6 +1102,13 @@ final class Migrations {
                         + e.processId() + " of the MANIFEST does not match the layout VM " + d.config.name()
                         + " was prepared with");
             }
+            for (int c = 0; c < e.contextCount(); c++) {
+                if (e.vcpuId(c) != c) {
+                    throw new ProtocolException(ProtocolException.Reason.MANIFEST_MISMATCH, "the MANIFEST lists a"
+                            + " context of vCPU " + Integer.toUnsignedString(e.vcpuId(c)) + " for process "
+                            + e.processId() + ", where VM " + d.config.name() + " has vCPUs 0.." + (p.vcpus() - 1));
+                }
+            }
             for (int i = 0; i < e.pageCount(); i++) {
                 if (e.pfn(i) != p.pfns[i]) {
                     throw new ProtocolException(ProtocolException.Reason.MANIFEST_MISMATCH, "the MANIFEST puts pfn "
@@ -1119,33 +1127,11 @@ final class Migrations {
             m.checkSession(run.session.migrationId(), run.domain.config.vmId());
             checkLayout(m, run.domain);
             run.received.verify(m);
-            install(run, m);
+            install(run, pi -> m.process(run.domain.processes.get(pi).processId).key());
             return m.digest();
         } finally {
             m.destroyKeys();
         }
-    }
-
-    /** {@link #install} for a MANIFEST that {@link ReceivedState#verifyExact} accepted: keys from its plaintext. */
-    private static void installExact(DestinationRun run, byte[] plain) {
-        Domain d = run.domain;
-        d.life.readLock().lock();
-        try {
-            for (int pi = 0; pi < d.processes.size(); pi++) {
-                ProtectedProcess p = d.processes.get(pi);
-                byte[] key = run.received.key(plain, pi);
-                p.setKey(key);
-                Arrays.fill(key, (byte) 0);
-                for (int v = 0; v < p.vcpus(); v++) {
-                    byte[] ctx = run.received.context(p.processId, v);
-                    p.setContext(v, ctx, run.received.contextVersion(pi, v));
-                    Arrays.fill(ctx, (byte) 0);
-                }
-            }
-        } finally {
-            d.life.readLock().unlock();
-        }
-        run.received.destroy();
     }
 
     /**
@@ -1153,18 +1139,19 @@ final class Migrations {
      * so only keys and contexts are installed. The OS view is re-encrypted when the VM resumes ({@link #publishOsView}),
      * not here: on a busy host that work would compete with the commit while the VM is paused at the source.
      */
-    private static void install(DestinationRun run, Manifest m) {
+    private static void install(DestinationRun run, java.util.function.IntFunction<byte[]> keyOfProcess) {
         Domain d = run.domain;
         d.life.readLock().lock();
         try {
-            for (Manifest.ProcessEntry e : m.processes()) {
-                ProtectedProcess p = d.process(e.processId());
-                byte[] key = e.key();
+            for (int pi = 0; pi < d.processes.size(); pi++) {
+                ProtectedProcess p = d.processes.get(pi);
+                byte[] key = keyOfProcess.apply(pi);
                 p.setKey(key);
                 Arrays.fill(key, (byte) 0);
-                for (int c = 0; c < e.contextCount(); c++) {
-                    byte[] ctx = run.received.context(e.processId(), e.vcpuId(c));
-                    p.setContext(e.vcpuId(c), ctx, e.contextVersion(c));
+                // verified: every vCPU's context is held at the version the MANIFEST lists
+                for (int v = 0; v < p.vcpus(); v++) {
+                    byte[] ctx = run.received.context(p.processId, v);
+                    p.setContext(v, ctx, run.received.contextVersion(pi, v));
                     Arrays.fill(ctx, (byte) 0);
                 }
             }
