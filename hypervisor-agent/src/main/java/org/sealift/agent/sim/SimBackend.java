@@ -262,7 +262,11 @@ public final class SimBackend implements HypervisorBackend {
     }
 
     private <T> T call(SimOp op, Args args, Reader<T> reader) throws HypervisorException {
-        SimFrame f = call(op, args);
+        return call(op, args, null, reader);
+    }
+
+    private <T> T call(SimOp op, Args args, ByteBuffer tail, Reader<T> reader) throws HypervisorException {
+        SimFrame f = call(op, args, tail);
         try {
             return reader.read(f);
         } catch (IOException | RuntimeException e) {
@@ -652,7 +656,8 @@ public final class SimBackend implements HypervisorBackend {
 
         @Override
         public ProtocolMessage onManifest(byte[] manifest) throws HypervisorException {
-            return call(SimOp.DST_MANIFEST, f -> f.i64(handle).bytes(manifest), SimCodec::message);
+            // the record (2 MiB per GiB protected) goes to the socket as it is, not copied into a growing frame
+            return call(SimOp.DST_MANIFEST, f -> f.i64(handle), ByteBuffer.wrap(manifest), SimCodec::message);
         }
 
         @Override

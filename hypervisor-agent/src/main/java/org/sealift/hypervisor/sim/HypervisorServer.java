@@ -38,6 +38,9 @@ import org.slf4j.LoggerFactory;
 final class HypervisorServer implements AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(HypervisorServer.class);
+    /** A connection's receive buffer: 2 MiB at first, kept up to 16 MiB (larger frames get a buffer each). */
+    private static final int INBOX = 2 << 20;
+    private static final int INBOX_MAX = 16 << 20;
 
     private final SimHypervisor hv;
     private final Path socket;
@@ -84,10 +87,14 @@ final class HypervisorServer implements AutoCloseable {
 
     private void serve(SocketChannel c) {
         try {
-            // sealed batches (up to a MiB) arrive straight into this buffer; larger frames get their own
-            ByteBuffer inbox = ByteBuffer.allocateDirect(2 << 20);
+            // sealed batches (up to a MiB) arrive straight into this buffer; it grows to the largest frame seen (a
+            // MANIFEST: 2 MiB per GiB protected), so that one is read without a new buffer each time either
+            ByteBuffer inbox = ByteBuffer.allocateDirect(INBOX);
             while (!closed) {
                 ByteBuffer req = SimFrame.receive(c, inbox);
+                if (!req.isDirect() && req.capacity() <= INBOX_MAX) {
+                    inbox = ByteBuffer.allocateDirect(Integer.highestOneBit(req.capacity() - 1) << 1);
+                }
                 SimFrame response = handle(SimFrame.reading(req));
                 response.send(c);
             }

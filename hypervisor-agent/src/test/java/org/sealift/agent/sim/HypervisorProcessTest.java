@@ -104,6 +104,26 @@ class HypervisorProcessTest {
         b.destroyDomain(domId);
     }
 
+    /**
+     * A MANIFEST is 2 MiB per GiB protected, more than the connection's first receive buffer: such frames are read
+     * whole, answered, and the same connection serves on (the buffer grows to fit them, up to a bound beyond which a
+     * frame gets a buffer of its own).
+     */
+    @Test
+    void framesLargerThanTheReceiveBufferAreAnsweredAndTheConnectionServesOn() throws Exception {
+        try (SimBackend b = SimBackend.attach(cluster.config("p1").socket())) {
+            for (int mib : new int[] {3, 3, 20, 1}) {
+                byte[] notAPolicy = new byte[mib << 20];
+                notAPolicy[notAPolicy.length - 1] = 1;
+                HypervisorException e = org.junit.jupiter.api.Assertions.assertThrows(HypervisorException.class,
+                        () -> b.installPolicy(notAPolicy));
+                assertNotEquals(HypervisorException.Reason.UNAVAILABLE, e.reason(),
+                        mib + " MiB: the hypervisor must answer, not drop the connection: " + e.getMessage());
+            }
+            assertEquals("p1", b.identity().hostId());
+        }
+    }
+
     @Test
     void thePrivilegedSocketIsForItsOwnerOnly() throws Exception {
         Path socket = cluster.config("p1").socket();
