@@ -81,8 +81,7 @@ class AgentInventoryLabTest {
     }
 
     private static void awaitHostsAnswered(InventoryServiceImpl inv, int n) {
-        Await.until(() -> inv.current().hosts().size() == n && inv.current().hosts().stream()
-                .noneMatch(h -> h.reachability() == Reachability.CONNECTING), () -> "hosts: " + inv.current().hosts());
+        Await.until(() -> InventoryServiceTest.answered(inv.current(), n), () -> "hosts: " + inv.current().hosts());
     }
 
     private static AgentRef labAgent(String host) {

@@ -24,6 +24,7 @@ import org.sealift.console.core.migration.MigrationService;
 import org.sealift.console.core.attest.AttestationReviewService;
 import org.sealift.console.core.inventory.HostNode;
 import org.sealift.console.core.inventory.InventoryService;
+import org.sealift.console.core.inventory.InventorySnapshot;
 import org.sealift.console.core.inventory.InventorySource;
 import org.sealift.console.core.migration.CompatibilityService;
 import org.sealift.console.core.monitor.MigrationMonitorService;
@@ -67,8 +68,10 @@ class DeclarativeServicesTest {
         ServiceRegistration<InventorySource> reg = ctx.registerService(InventorySource.class,
                 FakeInventorySource.smallCluster(), new Hashtable<>(Map.of(Constants.SERVICE_RANKING, 100)));
         try {
-            Await.until(() -> inv.current().hosts().size() == 5 && inv.current().host("h1")
-                    .map(HostNode::isReachable).orElse(false), () -> "hosts through DS: " + inv.current());
+            Await.until(() -> {
+                InventorySnapshot c = inv.current();
+                return c.hosts().size() == 5 && c.host("h1").map(HostNode::isReachable).orElse(false);
+            }, () -> "hosts through DS: " + inv.current());
         } finally {
             reg.unregister();
         }

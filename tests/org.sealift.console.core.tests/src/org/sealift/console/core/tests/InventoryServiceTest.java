@@ -22,8 +22,8 @@ class InventoryServiceTest {
     void loadsHostsInTheBackgroundAndShowsAnUnreachableAgentWithItsReason() {
         FakeInventorySource src = FakeInventorySource.smallCluster();
         InventoryServiceImpl inv = new InventoryServiceImpl(src);
-        Await.until(() -> inv.current().hosts().stream().noneMatch(h -> h.reachability() == Reachability.CONNECTING)
-                && inv.current().hosts().size() == 5, () -> "hosts loaded: " + inv.current().hosts());
+        // one snapshot per check: an empty one has no CONNECTING host either, and the next may be all CONNECTING
+        Await.until(() -> answered(inv.current(), 5), () -> "hosts loaded: " + inv.current().hosts());
 
         InventorySnapshot s = inv.current();
         assertTrue(s.sourceAvailable());
@@ -98,5 +98,10 @@ class InventoryServiceTest {
         InventoryServiceImpl inv = new InventoryServiceImpl();
         assertFalse(inv.current().sourceAvailable());
         assertTrue(inv.current().hosts().isEmpty());
+    }
+
+    /** All {@code n} hosts are in this snapshot and every one has answered (reachable or not). */
+    static boolean answered(InventorySnapshot s, int n) {
+        return s.hosts().size() == n && s.hosts().stream().noneMatch(h -> h.reachability() == Reachability.CONNECTING);
     }
 }
