@@ -9,9 +9,7 @@
  *    counter); dom0 stores the sealed versions, so at every restart dom0 chooses which version the
  *    hypervisor reads: the newest, an older one (rollback) or none (deletion);
  *  - a decision is: seal the new state (tag = counter + 1), increment the counter, and only then act
- *    (send a token, resume); a host crash can strike between any two of these steps. Sealing the
- *    MANIFEST is not a decision: it freezes the VM and sends the MANIFEST at once; the frozen state
- *    reaches the sealed state with a lazy write or the next decision, whichever comes first;
+ *    (send a token, resume); a host crash can strike between any two of these steps;
  *  - dom0 and the network: every token a hypervisor ever emitted can be delivered any number of times,
  *    in any order, at any time, or never (drop, delay, duplicate, reorder, replay). Tokens are AK
  *    signatures bound to the migration id, so dom0 cannot forge or re-target them. dom0 can pause and
@@ -185,7 +183,7 @@
 /* ---- what a committed decision does ---- */
 #define A_NONE         0
 #define A_HELLO        1   /* source: open the session of m */
-#define A_MANIFEST     2   /* (unused: sealing the MANIFEST is not a decision, see src_seal_manifest) */
+#define A_MANIFEST     2   /* source: send MANIFEST */
 #define A_RELEASE      3   /* source: send RELEASE */
 #define A_ABORT_RESUME 4   /* source: send ABORT_BY_SOURCE, resume */
 #define A_RESUME       5   /* source: resume (the destination's ABORT token or a fence) */
@@ -215,7 +213,6 @@ bool indoubt[NH];
 bool running[NH];
 bool src_destroyed;    /* dom0 destroyed the source's domain and its copy */
 bool s_sess[NM];       /* the source's end of the session of m is alive (keys in memory) */
-bool s_unflushed;      /* the source froze a VM for a MANIFEST that has not reached its sealed state yet */
 bool d_recv[NM];       /* the destination's end of the session of m is alive */
 byte to_d[NM];         /* tokens that exist, towards the destination of m (the HELLO bit: pending) */
 byte to_s[NM];         /* tokens that exist, towards the source, about m */
@@ -286,7 +283,6 @@ inline counter_inc(h) {
    separate steps of the hypervisor, so a crash can fall between them. */
 inline decide(h, a) {
   seal_write(h);
-  if :: h == SRC -> s_unflushed = false :: else -> skip fi;
   act[h] = a;
   if
   :: M_ACT_BEFORE_COMMIT -> pc[h] = P_ACT
@@ -362,15 +358,8 @@ inline src_abort(m, a) {   /* before RELEASE (own decision), or with the ABORT t
   if :: LOCK == m + 1 -> SET_LOCK(0) :: else -> skip fi;
   src_actm = m; decide(SRC, a)
 }
-/*
- * Freezes the VM: the MANIFEST describes this snapshot. Not a durable decision: the MANIFEST leaves at once and
- * S_SEALED reaches the sealed state later, with the lazy write (src_flush) or the next decision, whichever comes
- * first. A restart before that reads S_LOCKED; the session died with the hypervisor, so no MANIFEST can be sealed
- * again and no RELEASE follows (the destination's READY finds S_LOCKED). A crash between the freeze and the send
- * is a crash before the freeze: nothing durable differs.
- */
-inline src_seal_manifest(m) {
-  running[SRC] = false; sealed_snap[m] = true; SET_PH(m, S_SEALED); s_unflushed = true; EMIT_D(m, TD_MANIFEST)
+inline src_seal_manifest(m) {   /* freezes the VM: the MANIFEST describes this snapshot */
+  running[SRC] = false; sealed_snap[m] = true; SET_PH(m, S_SEALED); src_actm = m; decide(SRC, A_MANIFEST)
 }
 /* dom0 asks the source hypervisor to resume the VM */
 inline src_resume_request() {
@@ -415,6 +404,7 @@ inline src_on_fence(m) {
 inline src_act() {
   if
   :: act[SRC] == A_HELLO -> s_sess[src_actm] = true; EMIT_D(src_actm, TD_HELLO); newest = src_actm
+  :: act[SRC] == A_MANIFEST -> EMIT_D(src_actm, TD_MANIFEST)
   :: act[SRC] == A_RELEASE -> EMIT_D(src_actm, TD_RELEASE)
   :: act[SRC] == A_ABORT_RESUME -> EMIT_D(src_actm, TD_ABORT_S); src_resume()
   :: act[SRC] == A_RESUME -> src_resume()
@@ -483,7 +473,7 @@ inline dst_reserve(m) {
 
 /* ---- crash, loss and restart ---- */
 inline src_crash(final) {
-  running[SRC] = false; indoubt[SRC] = false; act[SRC] = A_NONE; src_actm = 0; s_unflushed = false;
+  running[SRC] = false; indoubt[SRC] = false; act[SRC] = A_NONE; src_actm = 0;
   s_sess[0] = false; to_d[0] = to_d[0] & (255 - TD_HELLO);
 #if NM > 1
   s_sess[1] = false; to_d[1] = to_d[1] & (255 - TD_HELLO);
@@ -551,8 +541,6 @@ end:
   :: atomic { HV_FREE(SRC) && PH(1) == S_LOCKED && (LOCK == 2 || M_NO_LOCK) && s_sess[1] && !(to_d[1] & TD_HELLO) ->
               src_seal_manifest(1) }
 #endif
-     /* the lazy write of the frozen state: a decision that sends nothing */
-  :: atomic { HV_FREE(SRC) && s_unflushed -> src_actm = 0; decide(SRC, A_NONE) }
      /* deadline, error or operator cancel before RELEASE: abort and resume */
   :: atomic { HV_FREE(SRC) && (PH(0) == S_LOCKED || PH(0) == S_SEALED) -> src_abort(0, A_ABORT_RESUME) }
 #if NM > 1

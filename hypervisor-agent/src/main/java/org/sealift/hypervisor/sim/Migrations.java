@@ -590,10 +590,7 @@ final class Migrations {
                 if (r.pauseMillis == 0) {
                     r.pauseMillis = System.currentTimeMillis();
                 }
-                // FROZEN need not be durable before the MANIFEST leaves: after a crash the session died with this
-                // process, so no RELEASE can follow whatever the state file says, and a restart that reads PRECOPY
-                // aborts and resumes as it would from FROZEN (docs/threat-model.md; docs/commit-model.pml)
-                hv.persistLater();
+                hv.persist();
                 return new ProtocolMessage(ProtocolMessage.Kind.MANIFEST, Records.encode(rec));
             }
         }

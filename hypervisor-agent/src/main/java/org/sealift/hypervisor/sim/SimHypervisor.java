@@ -590,9 +590,8 @@ public final class SimHypervisor implements AutoCloseable {
 
     /**
      * Seals the state soon, off the caller's path: for steps whose durability no decision depends on (READY at the
-     * destination: after a crash its copy is gone and PRECOPY allows the same ABORT; FROZEN at the source: after a
-     * crash its session is gone, so no RELEASE can follow, and PRECOPY aborts the same way; COMMITTED at the source
-     * after DONE, which the destination re-serves). Caller holds this.
+     * destination: after a crash its copy is gone and PRECOPY allows the same ABORT; COMMITTED at the source after
+     * DONE, which the destination re-serves). Caller holds this.
      */
     void persistLater() {
         if (!flushPending) {

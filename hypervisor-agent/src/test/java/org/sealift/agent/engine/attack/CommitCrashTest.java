@@ -2,17 +2,12 @@ package org.sealift.agent.engine.attack;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.sealift.agent.engine.Recovery;
 import org.sealift.agent.engine.SimRun;
@@ -28,7 +23,6 @@ import org.sealift.model.MigrationOutcome;
 import org.sealift.protocol.ProtocolException;
 import org.sealift.protocol.attest.AttestationRecord;
 import org.sealift.protocol.attest.Outcome;
-import org.sealift.protocol.token.Token;
 import org.sealift.protocol.wire.RecordType;
 
 /**
@@ -223,57 +217,6 @@ class CommitCrashTest extends AttackSuite {
         assertTrue(atSource != MigrationState.RELEASED && !atSource.isFinal() || atSource
                 == MigrationState.ABORTED_BY_SOURCE, "the source never released: " + atSource);
         assertThrows(HypervisorException.class, () -> h2.resume(m.dstDom));
-        cleanup(m);
-    }
-
-    /**
-     * The source seals FROZEN lazily (Migrations#manifest): the MANIFEST leaves before that write lands. dom0 crashes
-     * the source host after the destination issued READY and gives the restarted hypervisor storage and counter as
-     * they were before the MANIFEST (the lazy write never landed). That is its newest state, not a rollback: it
-     * reads PRECOPY without doubt; its session died with it, so nothing can RELEASE; it aborts on request, and the
-     * destination's copy never runs on its own.
-     */
-    @Test
-    void hostCrashOfSourceBeforeItsLazyFrozenWriteLanded() throws Exception {
-        SimRun m = secure(quietVm());
-        Path stateDir = cluster.stateDir("h1");
-        // the sealed state file and the simulated NV counter (Hardware.NV_COUNTER)
-        List<Path> storage = List.of(stateDir.resolve("sealed-state.bin"), stateDir.resolve("hardware")
-                .resolve("nv-counter"));
-        Map<Path, byte[]> beforeManifest = new HashMap<>();
-        m.srcHook = (call, result) -> {
-            if (call.equals("backend.pause")) {
-                for (Path p : storage) {
-                    beforeManifest.put(p, Files.readAllBytes(p));
-                }
-            }
-        };
-        m.dstHook = (call, result) -> {
-            if (call.equals("destination.onManifest")) {
-                cluster.crash("h1");
-                for (Map.Entry<Path, byte[]> e : beforeManifest.entrySet()) {
-                    Files.write(e.getKey(), e.getValue());
-                }
-            }
-        };
-        m.run();
-        MigrationId id = m.migrationId;
-        String all = m.everything().toString();
-        assertEquals(2, beforeManifest.size(), all);
-        assertNotEquals(MigrationOutcome.COMMITTED, m.destination.summary().outcome(), all);
-        h1 = cluster.boot("h1");
-        MigrationDecision atSource = decision(h1, id);
-        assertEquals(MigrationState.PRECOPY, atSource.state(), atSource.toString());
-        assertTrue(!atSource.inDoubt(), "the state before a lazy write is the newest, not a rollback: " + atSource);
-        // no session survives a restart: no RELEASE for the destination's READY, whatever dom0 asks
-        assertThrows(HypervisorException.class, () -> h1.sourceSession(id));
-        assertEquals(0, runningCopies(m.config.name()));
-        assertThrows(HypervisorException.class, () -> h2.resume(m.dstDom));
-        // the source ends it: its ABORT names no MANIFEST, which the destination's rule accepts
-        Token abort = Token.decode(h1.exportToken(id, TokenKind.ABORT));
-        assertFalse(abort.hasManifest(), abort.toString());
-        assertEquals(MigrationState.ABORTED_BY_SOURCE, decision(h1, id).state());
-        assertEquals(0, runningCopies(m.config.name()));
         cleanup(m);
     }
 

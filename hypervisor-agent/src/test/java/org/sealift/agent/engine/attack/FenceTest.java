@@ -102,11 +102,7 @@ class FenceTest extends AttackSuite {
         assertArrayEquals(m.digestAtFreeze, h2.protectedMemoryDigest(m.dstDom), "the copy the source sealed last");
         // the lost source comes back: its copy died with it, nothing of the VM runs there
         h1 = cluster.boot("h1");
-        // FROZEN is written lazily: the crash may have come before that write (CommitCrashTest
-        // #hostCrashOfSourceBeforeItsLazyFrozenWriteLanded)
-        MigrationState atSource = decision(h1, id).state();
-        assertTrue(atSource == MigrationState.FROZEN || atSource == MigrationState.PRECOPY,
-                "the source never released: " + atSource);
+        assertEquals(MigrationState.FROZEN, decision(h1, id).state(), "the source never released");
         assertEquals(1, runningCopies(m.config.name()));
         cleanup(m);
     }
