@@ -237,6 +237,9 @@ public final class SimBackend implements HypervisorBackend {
                 req.send(c, tail);
             }
             resp = SimFrame.receive(c);
+        } catch (RuntimeException e) {
+            quietClose(c); // a frame over the limit: refused before anything of it was sent, the socket is not reused
+            throw e;
         } catch (IOException e) {
             quietClose(c);
             throw new HypervisorException(Reason.UNAVAILABLE, "the hypervisor of host " + hostId + " on " + socket
